@@ -1,0 +1,133 @@
+"""Writing and verifying the audit trail.
+
+Every service that changes data calls :func:`record` inside its own transaction, so the
+data and its audit rows commit (or roll back) together.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import select, update
+
+from ..db import utcnow
+from ..extensions import db
+from .models import GENESIS_HASH, AuditEvent, AuditHead
+
+HASHED_FIELDS = (
+    "id", "at", "user_id", "user_name", "site_code", "action", "object_type", "object_id",
+    "record_id", "item", "old_value", "new_value", "reason", "ip", "prev_hash",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, and from where: passed explicitly to every service."""
+
+    user_id: int | None
+    name: str | None
+    ip: str | None = None
+    #: the User object, for permission checks in services (not part of equality)
+    user: object = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, user, ip: str | None = None) -> "Actor":
+        if user is None or not getattr(user, "is_authenticated", False):
+            return cls(None, None, ip)
+        return cls(user.id, user.name, ip, user)
+
+
+SYSTEM = Actor(None, "system")
+
+
+def encode(value: Any) -> str | None:
+    """Audit values are stored as canonical JSON, so None, "" and 0 stay distinct."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def decode(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def event_hash(ev: AuditEvent) -> str:
+    data = {}
+    for f in HASHED_FIELDS:
+        v = getattr(ev, f)
+        data[f] = v.isoformat() if f == "at" else v
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def record(action: str, actor: Actor, *, site_code: str | None = None,
+           object_type: str | None = None, object_id: Any = None,
+           record_id: int | None = None, item: str | None = None, old: Any = None,
+           new: Any = None, reason: str | None = None) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction (not committed here)."""
+    session = db.session
+    session.flush()
+    # Lock the head row first: appends are serialised, so the chain cannot fork.
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    seq, prev = session.execute(
+        select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
+    ev = AuditEvent(
+        id=seq, at=utcnow(), user_id=actor.user_id, user_name=actor.name,
+        site_code=site_code, action=action, object_type=object_type,
+        object_id=None if object_id is None else str(object_id), record_id=record_id,
+        item=item, old_value=encode(old), new_value=encode(new), reason=reason,
+        ip=actor.ip, prev_hash=prev)
+    ev.hash = event_hash(ev)
+    session.add(ev)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=ev.hash))
+    return ev
+
+
+def ensure_head() -> None:
+    """Create the head row if missing (a fresh database); the migration also inserts it."""
+    if db.session.get(AuditHead, 1) is None:
+        db.session.add(AuditHead(id=1, seq=0, last_hash=GENESIS_HASH))
+        db.session.commit()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    count: int
+    broken_id: int | None = None
+    problem: str | None = None
+
+
+def _events(batch: int = 2000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last)
+                                  .order_by(AuditEvent.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+        db.session.expunge_all()
+
+
+def verify() -> VerifyResult:
+    """Walk the whole chain: ids without gaps, each prev_hash links, each hash recomputes."""
+    expected_id, prev, count = 1, GENESIS_HASH, 0
+    for ev in _events():
+        if ev.id != expected_id:
+            return VerifyResult(False, count, expected_id,
+                                f"row {expected_id} is missing (next row is {ev.id})")
+        if ev.prev_hash != prev:
+            return VerifyResult(False, count, ev.id,
+                                f"row {ev.id} does not link to row {ev.id - 1}")
+        if event_hash(ev) != ev.hash:
+            return VerifyResult(False, count, ev.id, f"row {ev.id} was altered")
+        prev, expected_id, count = ev.hash, ev.id + 1, count + 1
+    head = db.session.get(AuditHead, 1)
+    if head is not None and (head.seq != count or head.last_hash != prev):
+        return VerifyResult(False, count, count + 1,
+                            f"the chain ends at row {count} but {head.seq} rows were written")
+    return VerifyResult(True, count)

@@ -1,0 +1,58 @@
+"""Locale and time-zone selection, text direction, and input digit normalisation."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from .i18n_digits import normalise_number, to_ascii_digits  # noqa: F401  (re-exported)
+
+RTL_LANGUAGES = {"ar"}
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "it": "Italiano", "ar": "العربية"}
+
+
+def select_locale() -> str:
+    """The user's saved choice, then the session's (before log-in), then Accept-Language."""
+    langs = current_app.config["LANGUAGES"]
+    forced = g.get("force_locale")
+    if forced in langs:
+        return forced
+    if not has_request_context():  # command line: English unless forced
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    if session.get("lang") in langs:
+        return session["lang"]
+    return request.accept_languages.best_match(langs) or \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    site = g.get("site") if has_request_context() else None
+    return site.timezone if site is not None else "UTC"
+
+
+def text_direction(locale: str | None = None) -> str:
+    loc = str(locale or get_locale() or "en")
+    return "rtl" if loc.split("_")[0] in RTL_LANGUAGES else "ltr"
+
+
+def site_time(dt: datetime | None, site=None, fmt: str = "medium") -> str:
+    """A UTC timestamp shown in the site's time zone (default: the current site)."""
+    if dt is None:
+        return ""
+    site = site or g.get("site")
+    tz = ZoneInfo(site.timezone) if site is not None else timezone.utc
+    local = dt.astimezone(tz)
+    return f"{format_datetime(local.replace(tzinfo=None), fmt)} ({local.tzname()})"
+
+
+def show_date(d: date | str | None) -> str:
+    if d is None or d == "":
+        return ""
+    if isinstance(d, str):
+        d = date.fromisoformat(d)
+    return format_date(d, "medium")

@@ -1,0 +1,82 @@
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import access
+from ..audit.services import Actor
+from ..errors import ServiceError
+from ..extensions import db
+from . import services
+from .forms import LookupForm, RegisterForm
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+
+def _actor():
+    return Actor.of(current_user, request.remote_addr)
+
+
+def _site_or_403(permission):
+    if g.site is None or not access.can(current_user, permission, g.site.id):
+        abort(403)
+    return g.site
+
+
+@bp.route("/")
+@login_required
+def index():
+    site = _site_or_403(access.PATIENT_VIEW)
+    return render_template("patients/list.html", site=site,
+                           patients=services.list_for_site(_actor(), site.id),
+                           lookup=LookupForm(request.args))
+
+
+@bp.route("/lookup")
+@login_required
+def lookup():
+    form = LookupForm(request.args)
+    if not access.can_anywhere(current_user, access.PATIENT_VIEW):
+        abort(403)
+    if form.validate():
+        try:
+            patient = services.lookup(_actor(), form.q.data)
+        except ServiceError as e:
+            if e.status == 404:
+                raise
+            flash(str(e), "error")
+        else:
+            return redirect(url_for("patients.show", pid=patient.pseudonym))
+    return redirect(url_for("patients.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@login_required
+def register():
+    site = _site_or_403(access.PATIENT_REGISTER)
+    form = RegisterForm()
+    if form.validate_on_submit():
+        idents = {"full_name": form.full_name.data, "mrn": form.mrn.data,
+                  "birth_date": form.birth_date.data.isoformat()
+                  if form.birth_date.data else None}
+        try:
+            patient = services.register(site, _actor(), birth_year=form.birth_year.data,
+                                        sex=form.sex.data,
+                                        registered_on=form.registered_on.data,
+                                        identifiers=idents)
+        except ServiceError as e:
+            flash(str(e), "error")
+        else:
+            flash(_("Patient registered: %(pid)s", pid=patient.pseudonym), "success")
+            return redirect(url_for("patients.show", pid=patient.pseudonym))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/register.html", form=form, site=site), status
+
+
+@bp.route("/<pid>")
+@login_required
+def show(pid):
+    patient = access.get_patient(db.session, current_user, pid)
+    idents = None
+    if access.can(current_user, access.IDENTIFIERS_VIEW, patient.site_id):
+        idents = services.identifiers(patient, _actor())
+    return render_template("patients/show.html", patient=patient, identifiers=idents)

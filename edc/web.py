@@ -1,0 +1,132 @@
+"""Web wiring: blueprints, log-in loader, current site, error pages, template helpers."""
+from __future__ import annotations
+
+from flask import Flask, abort, g, render_template, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from . import access, i18n
+from .errors import Forbidden, NotFound, ServiceError
+from .extensions import db, login_manager
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    413: _l("The submission is too large"),
+    500: _l("Internal error"),
+    503: _l("Service unavailable"),
+}
+ERROR_TEXTS = {
+    400: _l("The request could not be understood. Go back and try again."),
+    403: _l("You are not allowed to see this page or do this."),
+    404: _l("There is nothing here, or you are not allowed to see it."),
+    405: _l("This page cannot be used this way."),
+    413: _l("The submission is too large."),
+    500: _l("Something went wrong on our side. Nothing was saved. Please try again; if it "
+            "happens again, tell the data manager."),
+    503: _l("The database cannot be reached right now. Nothing was saved. Please try "
+            "again in a few minutes."),
+}
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from .auth.models import User
+    try:
+        uid, epoch = (int(x) for x in user_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_epoch != epoch:
+        return None  # logged out everywhere, disabled, or password changed
+    return user
+
+
+def current_site():
+    """The site the user works at now: their choice, if they still hold a role there."""
+    sites = access.user_sites(current_user)
+    if not sites:
+        return None
+    chosen = session.get("site_id")
+    for s in sites:
+        if s.id == chosen:
+            return s
+    return sites[0]
+
+
+def error_page(code: int, message=None):
+    return render_template("error.html", code=code, title=ERROR_TITLES.get(code, ""),
+                           message=message or ERROR_TEXTS.get(code, "")), code
+
+
+def register_web(app: Flask) -> None:
+    from .auth.views import bp as auth_bp
+    from .main_views import bp as main_bp
+    from .patients.views import bp as patients_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(patients_bp)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+        return redirect(url_for("auth.login", next=request.full_path
+                                if request.method == "GET" else None))
+
+    login_manager.login_message = _l("Please log in to see this page.")
+
+    @app.before_request
+    def _before():
+        if not app.config.get("SECRET_KEY"):
+            abort(500, "no SECRET_KEY: run 'flask --app edc init'")
+        g.site = current_site() if current_user.is_authenticated else None
+
+    from .patients import services as patient_services
+
+    @app.context_processor
+    def _context():
+        from flask_babel import get_locale
+        return {
+            "access": access,
+            "role_names": access.ROLE_LABELS,
+            "status_names": patient_services.STATUS_LABELS,
+            "sex_names": patient_services.SEX_LABELS,
+            "current_site": g.get("site"),
+            "user_sites": access.user_sites(current_user)
+            if current_user.is_authenticated else [],
+            "languages": [(code, i18n.LANGUAGE_NAMES[code]) for code in
+                          app.config["LANGUAGES"]],
+            "locale": str(get_locale()),
+            "text_dir": i18n.text_direction(),
+            "can": lambda perm, site=None: access.can(
+                current_user, perm, (site or g.get("site")).id)
+            if (site or g.get("site")) is not None else False,
+        }
+
+    app.jinja_env.filters["site_time"] = i18n.site_time
+    app.jinja_env.filters["show_date"] = i18n.show_date
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return error_page(400, _("Your form expired or was sent from elsewhere (CSRF check "
+                                 "failed). Reload the page and try again."))
+
+    @app.errorhandler(NotFound)
+    def _nf(e):
+        return error_page(404)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(e):
+        return error_page(403, str(e))
+
+    @app.errorhandler(ServiceError)
+    def _service(e):
+        return error_page(e.status, str(e))
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, lambda e, code=code: error_page(code))
