@@ -66,6 +66,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
 
     from . import models  # noqa: F401  (register every table with the metadata)
+    from .crf.definitions import DefinitionError, load_catalog
+
+    try:
+        app.extensions["edc_catalog"] = load_catalog(app.config["FORMS_DIR"])
+    except DefinitionError as e:
+        # The app refuses to start on an invalid definition, with the same message as
+        # `flask --app edc forms check`.
+        raise SystemExit("\n".join(["MILenARI EDC cannot start: " + str(e)])) from None
     from .web import register_web
     from .cli import register_cli
 

@@ -3,3 +3,5 @@ from .audit.models import AuditEvent, AuditHead  # noqa: F401
 from .auth.models import User  # noqa: F401
 from .patients.models import Patient, PatientIdentifiers  # noqa: F401
 from .sites.models import Membership, Site  # noqa: F401
+from .crf.models import FormRecord, FormVersion  # noqa: F401,E402
+from .queries.models import Query, QueryMessage  # noqa: F401,E402

@@ -19,7 +19,7 @@ from .crf.babel_extract import extract_forms
 TRANSLATIONS = REPO_ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"
 LANGUAGES = ("ar", "en", "es", "it")
-KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None, lazy_ngettext=(1, 2))
+KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None, lazy_ngettext=(1, 2), N_=None)
 
 
 def extract() -> int:

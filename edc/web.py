@@ -67,10 +67,14 @@ def register_web(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .main_views import bp as main_bp
     from .patients.views import bp as patients_bp
+    from .crf.views import bp as crf_bp
+    from .schedule.views import bp as schedule_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(patients_bp)
+    app.register_blueprint(crf_bp)
+    app.register_blueprint(schedule_bp)
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -108,6 +112,9 @@ def register_web(app: Flask) -> None:
             if (site or g.get("site")) is not None else False,
         }
 
+    from flask_babel import gettext as plain_gettext
+    # Texts of form definitions may contain "%": translated without %-formatting.
+    app.jinja_env.globals["tr"] = lambda text: plain_gettext(text) if text else ""
     app.jinja_env.filters["site_time"] = i18n.site_time
     app.jinja_env.filters["show_date"] = i18n.show_date
 

@@ -79,4 +79,19 @@ def show(pid):
     idents = None
     if access.can(current_user, access.IDENTIFIERS_VIEW, patient.site_id):
         idents = services.identifiers(patient, _actor())
-    return render_template("patients/show.html", patient=patient, identifiers=idents)
+    from ..crf import catalog as cat
+    from ..queries.services import open_counts
+    from ..schedule import services as schedule
+    records = schedule.records_by_patient([patient.id])[patient.id]
+    visits = schedule.patient_timeline(patient, records)
+    by_key: dict = {}
+    for r in records:
+        by_key.setdefault((r.visit_code, r.form_oid), []).append(r)
+    sched = cat.catalog().schedule
+    unscheduled = sorted({r.visit_code for r in records if r.visit_code.startswith("UNS")},
+                         key=lambda c: int(c[3:]))
+    return render_template("patients/show.html", patient=patient, identifiers=idents,
+                           visits=visits, by_key=by_key, schedule=sched,
+                           unscheduled=unscheduled,
+                           next_unscheduled=f"UNS{len(unscheduled) + 1}",
+                           query_counts=open_counts([r.id for r in records]))

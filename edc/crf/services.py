@@ -1,0 +1,245 @@
+"""Saving eCRF records: one transaction for the data, its audit rows and its queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import access
+from ..audit.models import AuditEvent
+from ..audit.services import Actor, record as audit
+from ..db import utcnow
+from ..errors import NotFound, ServiceError
+from ..extensions import db
+from ..patients.models import Patient
+from . import catalog as cat
+from . import engine
+from .definitions import FormDef
+from .models import FormRecord
+from .values import N_
+
+LIVE = ("in_progress", "complete")
+
+
+@dataclass
+class SaveOutcome:
+    record: FormRecord | None
+    result: engine.Result
+    saved: bool = False
+    reason_needed: bool = False
+    stale: dict | None = None         # {"name", "at", "values"} when refused as stale
+    changed: list[str] = field(default_factory=list)
+
+
+def visit_allows(patient: Patient, visit_code: str, form: FormDef) -> bool:
+    sched = cat.catalog().schedule
+    if visit_code == "LOG":
+        return form.oid in sched.log_forms
+    if visit_code.startswith("UNS") and visit_code[3:].isdigit():
+        return form.oid in sched.unscheduled_forms
+    v = sched.visit(visit_code)
+    return v is not None and form.oid in v.forms
+
+
+def patient_records(patient: Patient) -> list[FormRecord]:
+    return list(db.session.scalars(
+        select(FormRecord).where(FormRecord.patient_id == patient.id,
+                                 FormRecord.status.in_(LIVE))
+        .order_by(FormRecord.form_oid, FormRecord.visit_code, FormRecord.seq)))
+
+
+def get_record(actor: Actor, patient: Patient, record_id: int) -> FormRecord:
+    rec = db.session.get(FormRecord, record_id)
+    if rec is None or rec.patient_id != patient.id:
+        raise NotFound(_l("Record not found."))
+    return rec
+
+
+def _sort_key(r: FormRecord):
+    return (r.visit_code, r.seq, r.id or 0)
+
+
+def references(form: FormDef, patient: Patient, record: FormRecord | None) -> dict:
+    """Values of the patient's other records that the form references (@FORM…)."""
+    from .expressions import REF_RE
+    wanted = form.refs()
+    if not wanted:
+        return {}
+    oids = {REF_RE.fullmatch(r).group(1) for r in wanted}
+    rows = list(db.session.scalars(select(FormRecord).where(
+        FormRecord.patient_id == patient.id, FormRecord.form_oid.in_(oids),
+        FormRecord.status.in_(LIVE))))
+    out: dict[str, Any] = {}
+    for ref in wanted:
+        m = REF_RE.fullmatch(ref)
+        oid, mode, item = m.group(1), m.group(3), m.group(4)
+        recs = sorted((r for r in rows if r.form_oid == oid), key=_sort_key)
+        others = [r for r in recs if record is None or r.id != record.id]
+        if mode is None:
+            latest = max(recs, key=lambda r: r.updated_at) if recs else None
+            out[ref] = latest.values.get(item) if latest else None
+        elif mode == "*":
+            out[ref] = [r.values.get(item) for r in others]
+        else:  # prev: the record before this one (or the last one, for a new record)
+            if record is None:
+                prev = others[-1] if others else None
+            else:
+                before = [r for r in others if _sort_key(r) < _sort_key(record)]
+                prev = before[-1] if before else None
+            out[ref] = prev.values.get(item) if prev else None
+    return out
+
+
+def site_zone(patient: Patient) -> ZoneInfo:
+    return ZoneInfo(patient.site.timezone)
+
+
+def evaluate(form: FormDef, patient: Patient, record: FormRecord | None, raw: dict,
+             raw_missing: dict, *, complete: bool) -> engine.Result:
+    return engine.process(form, raw, raw_missing, references(form, patient, record),
+                          tz=site_zone(patient), today=date.today(), complete=complete)
+
+
+def _check_writable(actor: Actor, patient: Patient) -> None:
+    access.require(actor.user, access.CRF_EDIT, patient.site_id)
+
+
+def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
+         record_id: int | None, row_version: int | None, raw: dict, raw_missing: dict,
+         complete: bool, reason: str | None) -> SaveOutcome:
+    """Validate and save one submission. On any error nothing is written."""
+    _check_writable(actor, patient)
+    rec = get_record(actor, patient, record_id) if record_id else None
+    if rec is not None:
+        form = cat.form_version(rec.form_oid, rec.form_version)
+        visit_code = rec.visit_code
+    else:
+        form = cat.current(oid)
+        if form is None:
+            raise NotFound(_l("Unknown form."))
+    if not visit_allows(patient, visit_code, form):
+        raise NotFound(_l("This form does not belong to this visit."))
+    if rec is None and not form.repeating:
+        rec = db.session.scalars(select(FormRecord).where(
+            FormRecord.patient_id == patient.id, FormRecord.visit_code == visit_code,
+            FormRecord.form_oid == form.oid, FormRecord.status.in_(LIVE))).first()
+        if rec is not None:  # created by someone else since this page was opened
+            return _stale(rec, form, actor, patient)
+    if rec is not None and row_version != rec.row_version:
+        return _stale(rec, form, actor, patient)
+
+    result = evaluate(form, patient, rec, raw, raw_missing, complete=complete)
+    outcome = SaveOutcome(rec, result)
+    if result.refusals:
+        db.session.rollback()
+        for f in result.refusals:
+            audit("crf.refused", actor, site_code=patient.site.code, object_type="record",
+                  object_id=patient.pseudonym, record_id=rec.id if rec else None,
+                  item=f.item, new=raw.get(f.item), reason=f.msg.msgid)
+        db.session.commit()
+        return outcome
+    if not result.ok:
+        db.session.rollback()
+        return outcome
+    old_values = dict(rec.values) if rec else {}
+    old_missing = dict(rec.missing) if rec else {}
+    changed = [n for n in form.items
+               if old_values.get(n) != result.values.get(n)
+               or old_missing.get(n) != result.missing.get(n)]
+    new_status = "complete" if complete else ("in_progress" if rec is None or
+                                              rec.status != "complete" else "complete")
+    if rec is not None and not changed and new_status == rec.status:
+        outcome.saved = True
+        return outcome
+    if rec is not None and rec.completed_once and changed and not (reason or "").strip():
+        outcome.reason_needed = True
+        result.form_errors.append(engine.Msg(
+            N_("This form was completed before: give a reason for the change.")))
+        return outcome
+    now = utcnow()
+    if rec is None:
+        seq = 1
+        if form.repeating:
+            seq = (db.session.scalar(select(func.max(FormRecord.seq)).where(
+                FormRecord.patient_id == patient.id, FormRecord.visit_code == visit_code,
+                FormRecord.form_oid == form.oid)) or 0) + 1
+        cat.ensure_registered(form)
+        rec = FormRecord(patient_id=patient.id, site_id=patient.site_id,
+                         visit_code=visit_code, form_oid=form.oid, form_version=form.version,
+                         content_hash=form.content_hash, seq=seq, status=new_status,
+                         values=result.values, missing=result.missing, created_at=now,
+                         created_by=actor.user_id, updated_at=now, updated_by=actor.user_id,
+                         updated_by_name=actor.name, completed_once=complete)
+        db.session.add(rec)
+        db.session.flush()
+        action = "crf.create"
+    else:
+        rec.values, rec.missing = result.values, result.missing
+        old_status = rec.status
+        rec.status = new_status
+        rec.completed_once = rec.completed_once or complete
+        rec.updated_at, rec.updated_by, rec.updated_by_name = now, actor.user_id, actor.name
+        action = "crf.update"
+        if old_status != new_status:
+            audit("crf.status", actor, site_code=patient.site.code, object_type="record",
+                  object_id=patient.pseudonym, record_id=rec.id, old=old_status,
+                  new=new_status, reason=reason)
+    why = (reason or "").strip() or None
+    for name in changed:
+        old = _audit_value(old_values.get(name), old_missing.get(name))
+        new = _audit_value(result.values.get(name), result.missing.get(name))
+        if old is None and new is None:
+            continue
+        audit(action, actor, site_code=patient.site.code, object_type="record",
+              object_id=f"{patient.pseudonym}/{visit_code}/{form.oid}#{rec.seq}",
+              record_id=rec.id, item=name, old=old, new=new, reason=why)
+    from ..queries.services import sync_auto_queries
+    sync_auto_queries(actor, patient, rec, result.queries)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(FormRecord, rec.id)
+        return _stale(fresh, form, actor, patient)
+    outcome.record, outcome.saved, outcome.changed = rec, True, changed
+    return outcome
+
+
+def _audit_value(value, missing):
+    if missing:
+        return {"missing": missing["code"], "reason": missing["reason"]}
+    return value
+
+
+def _stale(rec: FormRecord, form: FormDef, actor: Actor, patient: Patient) -> SaveOutcome:
+    db.session.rollback()
+    rec = db.session.get(FormRecord, rec.id)
+    res = engine.Result()
+    return SaveOutcome(rec, res, stale={"name": rec.updated_by_name, "at": rec.updated_at,
+                                        "row_version": rec.row_version,
+                                        "values": dict(rec.values)})
+
+
+def item_history(patient: Patient, record: FormRecord, item: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.record_id == record.id, AuditEvent.item == item,
+        AuditEvent.action.in_(("crf.create", "crf.update", "crf.refused")))
+        .order_by(AuditEvent.id)))
+
+
+def remove(actor: Actor, patient: Patient, record: FormRecord, reason: str) -> None:
+    """Nothing is hard-deleted: a removed record keeps its data, with a reason."""
+    _check_writable(actor, patient)
+    if not (reason or "").strip():
+        raise ServiceError(_l("Give a reason for removing this record."))
+    old = record.status
+    record.status = "removed"
+    audit("crf.remove", actor, site_code=patient.site.code, object_type="record",
+          object_id=patient.pseudonym, record_id=record.id, old=old, new="removed",
+          reason=reason.strip())
+    db.session.commit()

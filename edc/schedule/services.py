@@ -1,0 +1,51 @@
+"""Timelines of patients and the overdue forms of a site."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from ..crf import catalog as cat
+from ..crf.models import FormRecord
+from ..crf.services import LIVE
+from ..extensions import db
+from ..patients.models import Patient
+from .definitions import timeline
+
+
+def records_by_patient(patient_ids: list[int]) -> dict[int, list[FormRecord]]:
+    out: dict[int, list[FormRecord]] = {pid: [] for pid in patient_ids}
+    if not patient_ids:
+        return out
+    for r in db.session.scalars(select(FormRecord).where(
+            FormRecord.patient_id.in_(patient_ids), FormRecord.status.in_(LIVE))
+            .order_by(FormRecord.visit_code, FormRecord.seq)):
+        out[r.patient_id].append(r)
+    return out
+
+
+def patient_timeline(patient: Patient, records: list[FormRecord], today: date | None = None):
+    return timeline(cat.catalog().schedule, patient, records, today or date.today())
+
+
+def site_overdue(site_id: int, patients: list[Patient], today: date | None = None) -> list:
+    """(patient, visit status, form status) for required forms of visits past their window
+    that are not complete, and forms entered outside their visit's window."""
+    today = today or date.today()
+    recs = records_by_patient([p.id for p in patients])
+    rows = []
+    for p in patients:
+        visits = {vs.visit.code: vs for vs in patient_timeline(p, recs[p.id], today)}
+        for vs in visits.values():
+            if vs.latest is None:
+                continue
+            for fs in vs.forms:
+                if fs.status != "complete" and today > vs.latest:
+                    rows.append((p, vs, fs, "overdue"))
+        for r in recs[p.id]:
+            vs = visits.get(r.visit_code)
+            if vs is None or vs.earliest is None:
+                continue
+            if not vs.earliest <= r.created_at.date() <= vs.latest:
+                rows.append((p, vs, None, "out_of_window"))
+    return rows
