@@ -205,6 +205,33 @@ def translate_compile():
     click.echo("catalogues compiled")
 
 
+# ---------------------------------------------------------------- forms
+forms_cli = AppGroup("forms", help="The eCRF definitions in forms/.")
+
+
+@forms_cli.command("check")
+@friendly
+def forms_check():
+    """Validate every definition (the app already refused to start on a broken one), and
+    refuse a content change without a version bump once records exist."""
+    from .crf.catalog import catalog, version_problems
+    from .crf.definitions import DefinitionError, load_catalog
+    try:
+        load_catalog(current_app.config["FORMS_DIR"])  # re-read: files may have changed
+    except DefinitionError as e:
+        for p in e.problems:
+            click.echo(p, err=True)
+        sys.exit(1)
+    problems = version_problems()
+    for p in problems:
+        click.echo(p, err=True)
+    if problems:
+        sys.exit(1)
+    cat = catalog()
+    click.echo(f"{len(cat.forms)} forms and {len(cat.schedule.visits)} visits are valid")
+
+
 def register_cli(app: Flask) -> None:
-    for cmd in (init_command, site_cli, user_cli, demo_command, audit_cli, translate_cli):
+    for cmd in (init_command, site_cli, user_cli, demo_command, audit_cli, translate_cli,
+                forms_cli):
         app.cli.add_command(cmd)

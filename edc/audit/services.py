@@ -68,22 +68,42 @@ def record(action: str, actor: Actor, *, site_code: str | None = None,
            record_id: int | None = None, item: str | None = None, old: Any = None,
            new: Any = None, reason: str | None = None) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction (not committed here)."""
+    return record_many(actor, [dict(
+        action=action, site_code=site_code, object_type=object_type, object_id=object_id,
+        record_id=record_id, item=item, old=old, new=new, reason=reason)])[0]
+
+
+def record_many(actor: Actor, events: list[dict]) -> list[AuditEvent]:
+    """Append several events (e.g. one per changed item) with one lock of the head.
+
+    Each dict holds the keyword arguments of :func:`record` except ``actor``.
+    """
+    if not events:
+        return []
     session = db.session
-    session.flush()
     # Lock the head row first: appends are serialised, so the chain cannot fork.
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
-    seq, prev = session.execute(
+    session.execute(update(AuditHead).where(AuditHead.id == 1)
+                    .values(seq=AuditHead.seq + len(events)))
+    last, prev = session.execute(
         select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
-    ev = AuditEvent(
-        id=seq, at=utcnow(), user_id=actor.user_id, user_name=actor.name,
-        site_code=site_code, action=action, object_type=object_type,
-        object_id=None if object_id is None else str(object_id), record_id=record_id,
-        item=item, old_value=encode(old), new_value=encode(new), reason=reason,
-        ip=actor.ip, prev_hash=prev)
-    ev.hash = event_hash(ev)
-    session.add(ev)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=ev.hash))
-    return ev
+    seq = last - len(events)
+    at = utcnow()
+    out = []
+    for e in events:
+        seq += 1
+        oid = e.get("object_id")
+        ev = AuditEvent(
+            id=seq, at=at, user_id=actor.user_id, user_name=actor.name,
+            site_code=e.get("site_code"), action=e["action"],
+            object_type=e.get("object_type"), object_id=None if oid is None else str(oid),
+            record_id=e.get("record_id"), item=e.get("item"), old_value=encode(e.get("old")),
+            new_value=encode(e.get("new")), reason=e.get("reason"), ip=actor.ip,
+            prev_hash=prev)
+        ev.hash = prev = event_hash(ev)
+        out.append(ev)
+    session.add_all(out)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
+    return out
 
 
 def ensure_head() -> None:

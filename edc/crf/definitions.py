@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
 from ..clinical import FUNCTIONS
 from . import expressions
 
@@ -417,18 +419,21 @@ def load_catalog(directory: str | Path) -> Catalog:
     problems: list[str] = []
     shared, shared_src = load_shared_codelists(directory, problems)
     forms: dict[str, FormDef] = {}
+    broken: set[str] = set()  # forms with their own problems: no cascade of errors
     for path in sorted(directory.glob("*.yaml")):
         if path.name in SPECIAL_FILES:
             continue
         text = path.read_text(encoding="utf-8")
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
         except yaml.YAMLError as e:
             problems.append(f"{path.name}: not valid YAML: {e}")
             continue
         # Shared codelists a form uses are part of its content (for the version check).
         form, errs = parse_form(data, str(path), shared, text)
         problems.extend(errs)
+        if errs:
+            broken.add(path.stem)
         if form is not None:
             if form.oid in forms:
                 problems.append(f"{path.name}: duplicate form oid {form.oid}")
@@ -445,6 +450,8 @@ def load_catalog(directory: str | Path) -> Catalog:
             m = expressions.REF_RE.fullmatch(ref)
             target, mode, item = m.group(1), m.group(3), m.group(4)
             where = f"{Path(form.path).name}:{ref}"
+            if target in broken:
+                continue
             if target not in forms:
                 problems.append(f"{where}: unknown form {target}")
             elif item not in forms[target].items:
@@ -457,7 +464,7 @@ def load_catalog(directory: str | Path) -> Catalog:
     schedule = None
     sched_path = directory / "schedule.yaml"
     if sched_path.exists():
-        schedule, errs = load_schedule(sched_path, forms)
+        schedule, errs = load_schedule(sched_path, forms, broken)
         problems.extend(errs)
     else:
         problems.append("schedule.yaml: missing")

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import access
 from ..audit.models import AuditEvent
-from ..audit.services import Actor, record as audit
+from ..audit.services import Actor, record as audit, record_many as audit_many
 from ..db import utcnow
 from ..errors import NotFound, ServiceError
 from ..extensions import db
@@ -190,14 +190,17 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
                   object_id=patient.pseudonym, record_id=rec.id, old=old_status,
                   new=new_status, reason=reason)
     why = (reason or "").strip() or None
+    item_events = []
     for name in changed:
         old = _audit_value(old_values.get(name), old_missing.get(name))
         new = _audit_value(result.values.get(name), result.missing.get(name))
         if old is None and new is None:
             continue
-        audit(action, actor, site_code=patient.site.code, object_type="record",
-              object_id=f"{patient.pseudonym}/{visit_code}/{form.oid}#{rec.seq}",
-              record_id=rec.id, item=name, old=old, new=new, reason=why)
+        item_events.append(dict(
+            action=action, site_code=patient.site.code, object_type="record",
+            object_id=f"{patient.pseudonym}/{visit_code}/{form.oid}#{rec.seq}",
+            record_id=rec.id, item=name, old=old, new=new, reason=why))
+    audit_many(actor, item_events)
     from ..queries.services import sync_auto_queries
     sync_auto_queries(actor, patient, rec, result.queries)
     try:

@@ -46,7 +46,8 @@ class Schedule:
         return None
 
 
-def load_schedule(path: Path, forms: dict) -> tuple[Schedule | None, list[str]]:
+def load_schedule(path: Path, forms: dict, broken: set[str] = frozenset()) -> \
+        tuple[Schedule | None, list[str]]:
     problems: list[str] = []
     name = path.name
     try:
@@ -87,7 +88,7 @@ def load_schedule(path: Path, forms: dict) -> tuple[Schedule | None, list[str]]:
             problems.append(f"{where}: unknown anchor {raw.get('anchor')!r}")
         win = raw.get("window") or {}
         for f in raw.get("forms") or []:
-            if f not in forms:
+            if f not in forms and f not in broken:
                 problems.append(f"{where}: unknown form {f}")
         if not isinstance(raw.get("day", 0), int):
             problems.append(f"{where}: day must be an integer")
@@ -96,7 +97,7 @@ def load_schedule(path: Path, forms: dict) -> tuple[Schedule | None, list[str]]:
                                int(win.get("after", 0)), tuple(raw.get("forms") or ())))
     for key in ("unscheduled_forms", "log_forms"):
         for f in data.get(key) or []:
-            if f not in forms:
+            if f not in forms and f not in broken:
                 problems.append(f"{name}:{key}: unknown form {f}")
     if problems:
         return None, problems

@@ -232,3 +232,15 @@ def test_crf_routes_access(app, logged_in):
     # monitors see the form read-only
     html = logged_in("monitor").get(url).get_data(as_text=True)
     assert "disabled" in html and 'value="complete"' not in html
+
+
+def test_patient_timeline_and_site_overdue_page(app, logged_in):
+    pid = register_patient(app)  # registered 2026-01-05: screening window long past
+    c = logged_in("investigator")
+    post(c, f"/patients/{pid}/forms/SCR/DM", dict(DM, action="complete"))
+    html = c.get(f"/patients/{pid}").get_data(as_text=True)
+    assert 'id="visit-SCR"' in html and "visit-overdue" in html or "visit-in_progress" in html
+    assert "Date not yet known" in html  # infusion-anchored visits before D0 is known
+    page = c.get("/site/overdue")
+    assert page.status_code == 200 and pid in page.get_data(as_text=True)
+    assert logged_in("statistician").get("/site/overdue").status_code == 403

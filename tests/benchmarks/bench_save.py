@@ -1,0 +1,166 @@
+"""Benchmark: eCRF saves through the full request path vs a bare Flask+SQLAlchemy insert.
+
+    .venv/bin/python tests/benchmarks/bench_save.py [--saves 300]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/edc_bench]
+
+The EDC side logs in through the test client (session cookie, CSRF token), then posts the
+ICANS assessment (38 entered items + 5 derived: ICE/CAPD totals, age, grade) again and
+again as new records: form building, input normalisation, validation, derivation, skip
+logic, edit checks, item-level audit rows with the hash chain and automatic queries, all
+in one transaction. The baseline is a minimal Flask route that inserts the same JSON with
+SQLAlchemy, no validation or audit. Prints saves per second and the ratio (target ≥ 0.5).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import JSON, Column, Integer, create_engine, text  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+ICANS = {
+    "ICANDAT": "2026-03-10", "ICANDD": "false", "ICANSED": "false", "ICEYEAR": "1",
+    "ICEMONTH": "1", "ICECITY": "1", "ICEHOSP": "0", "ICENAME": "3", "ICECMD": "1",
+    "ICEWRITE": "1", "ICECOUNT": "0", "ICANLOC": "voice", "ICANSZ": "none",
+    "ICANEEG": "false", "ICANMOT": "false", "ICANIMG": "false", "ICANICH": "false",
+    "ICANICP": "false", "ICANDTH": "false", "ICANGINV": "2",
+}
+
+
+def reset_pg(url):
+    eng = create_engine(url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        c.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+
+
+def edc_rate(url: str, n: int) -> float:
+    from argon2 import PasswordHasher
+
+    import edc.auth.services as auth
+    from edc import create_app
+    from edc.audit.services import Actor
+    from edc.cli import upgrade_db
+    from edc.sites.services import add_site
+    from helpers import csrf_token
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
+                      "MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+                      "SESSION_COOKIE_SECURE": False})
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    import logging
+    logging.disable(logging.INFO)
+    with app.app_context():
+        upgrade_db()
+        a = Actor(None, "bench", "bench")
+        add_site("ES01", "Bench", "ES", "Europe/Madrid", a)
+        auth.create_user("inv@bench.org", "Bench Investigator", PASSWORD, a)
+        auth.grant("inv@bench.org", "ES01", "investigator", a)
+    c = app.test_client()
+    token = csrf_token(c)
+    c.post("/auth/login", data={"email": "inv@bench.org", "password": PASSWORD,
+                                "csrf_token": token})
+    token = csrf_token(c)
+    r = c.post("/patients/register", data={"birth_year": "2012", "sex": "F",
+                                           "registered_on": "2026-01-05",
+                                           "csrf_token": token})
+    pid = r.headers["Location"].rsplit("/", 1)[1]
+    c.post(f"/patients/{pid}/forms/SCR/DM", data={"BRTHYR": "2012", "SEX": "F",
+                                                  "csrf_token": token, "action": "save"})
+    from edc.crf.catalog import catalog
+    with app.app_context():
+        visit = next(v.code for v in catalog().schedule.visits if "ICANS" in v.forms)
+        n_items = len(catalog().forms["ICANS"].items)
+    data = dict(ICANS, csrf_token=token, action="save")
+    url_new = f"/patients/{pid}/forms/{visit}/ICANS"
+    r = c.post(url_new, data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    t0 = time.perf_counter()
+    for _ in range(n):
+        r = c.post(url_new, data=data)
+        assert r.status_code == 302
+    dt = time.perf_counter() - t0
+    with app.app_context():
+        from edc.audit.services import verify
+        from edc.extensions import db
+        assert verify().ok
+        db.engine.dispose()
+    print(f"  form ICANS: {n_items} items (entered + derived)")
+    return n / dt
+
+
+def bare_rate(url: str, n: int) -> float:
+    from flask import Flask, request
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+    db = SQLAlchemy(model_class=Base)
+
+    class Bare(db.Model):
+        __tablename__ = "bare_record"
+        id = Column(Integer, primary_key=True)
+        values = Column(JSON, nullable=False)
+    app = Flask("bare")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    db.init_app(app)
+
+    @app.post("/save")
+    def save():
+        db.session.add(Bare(values=request.form.to_dict()))
+        db.session.commit()
+        return "", 302
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    c = app.test_client()
+    c.post("/save", data=ICANS)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        c.post("/save", data=ICANS)
+    dt = time.perf_counter() - t0
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+    return n / dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--saves", type=int, default=300)
+    ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/edc_bench")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp()
+    targets = [("SQLite", f"sqlite:///{tmp}/bench.sqlite", f"sqlite:///{tmp}/bare.sqlite")]
+    try:
+        import psycopg
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+                             autocommit=True) as conn:
+            if not conn.execute("select 1 from pg_database where datname='edc_bench'"
+                                ).fetchone():
+                conn.execute("create database edc_bench")
+        reset_pg(args.pg)
+        targets.append(("PostgreSQL", args.pg, args.pg))
+    except Exception as e:  # noqa: BLE001
+        print(f"PostgreSQL skipped: {e}")
+    for name, url, bare_url in targets:
+        print(f"{name}: {args.saves} saves")
+        edc = edc_rate(url, args.saves)
+        bare = bare_rate(bare_url, args.saves)
+        print(f"  EDC full path : {edc:8.1f} saves/s")
+        print(f"  bare baseline : {bare:8.1f} saves/s")
+        print(f"  ratio         : {edc / bare:8.2f}  (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
