@@ -6,7 +6,7 @@ values of the patient's other records that the form references, and stores the r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,6 +100,14 @@ def visibility(form: FormDef, values: dict, refs: dict) -> dict[str, bool]:
             for name, item in form.items.items()}
 
 
+def _local_date(item: ItemDef, v, tz: ZoneInfo) -> date:
+    """The calendar date of a value at the site (datetimes are stored in UTC)."""
+    if item.type == "datetime":
+        return datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=timezone.utc).astimezone(tz).date()
+    return date.fromisoformat(str(v)[:10])
+
+
 def process(form: FormDef, raw: dict[str, Any], raw_missing: dict[str, tuple[str, str]],
             refs: dict[str, Any], *, tz: ZoneInfo, today: date, complete: bool) -> Result:
     res = Result()
@@ -131,13 +139,20 @@ def process(form: FormDef, raw: dict[str, Any], raw_missing: dict[str, tuple[str
             continue
         missing[name] = {"code": code, "reason": reason}
     # 3. derive, decide visibility, clear hidden items, derive again
-    derive(form, values, refs, None)
-    res.visible = visibility(form, values, refs)
-    for name, shown in res.visible.items():
-        if not shown and not form.items[name].derived:
-            values[name] = None
-            missing.pop(name, None)
-            res.errors.pop(name, None)
+    # Repeat until stable: clearing one item can hide another that depends on it.
+    for _ in range(len(form.items) + 1):
+        derive(form, values, refs, None)
+        res.visible = visibility(form, values, refs)
+        cleared = False
+        for name, shown in res.visible.items():
+            if not shown and not form.items[name].derived and (
+                    values.get(name) is not None or name in missing or name in res.errors):
+                values[name] = None
+                missing.pop(name, None)
+                res.errors.pop(name, None)
+                cleared = True
+        if not cleared:
+            break
     derive(form, values, refs, res)
     res.visible = visibility(form, values, refs)
     # 4. hard ranges, dates in the future, required
@@ -150,7 +165,7 @@ def process(form: FormDef, raw: dict[str, Any], raw_missing: dict[str, tuple[str
             res.error(item.name, Msg(N_("Out of the possible range (%(min)s to %(max)s)."),
                                      {"min": "" if lo is None else lo,
                                       "max": "" if hi is None else hi}))
-        elif v is not None and item.not_future and str(v)[:10] > today.isoformat():
+        elif v is not None and item.not_future and _local_date(item, v, tz) > today:
             res.error(item.name, Msg(N_("This date is in the future.")))
         elif complete and item.required and v is None and item.name not in missing:
             res.error(item.name, Msg(N_("Required: enter a value or a missing-data code.")))

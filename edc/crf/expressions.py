@@ -44,6 +44,8 @@ def parse(text: str) -> list:
         raise ExpressionError("empty expression")
     if len(text) > MAX_LENGTH:
         raise ExpressionError("expression too long")
+    if "__ref" in text:
+        raise ExpressionError("names starting with __ are not allowed")
     refs: list[str] = []
 
     def _sub(m):
@@ -55,9 +57,14 @@ def parse(text: str) -> list:
                               "@FORM[prev].ITEM")
     try:
         tree = ast.parse(src.strip(), mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression too deeply nested") from None
     except SyntaxError as e:
         raise ExpressionError(f"syntax error: {e.msg}") from None
-    return _convert(tree.body, refs)
+    try:
+        return _convert(tree.body, refs)
+    except RecursionError:
+        raise ExpressionError("expression too deeply nested") from None
 
 
 def _convert(node, refs) -> list:

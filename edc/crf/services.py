@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -101,8 +101,9 @@ def site_zone(patient: Patient) -> ZoneInfo:
 
 def evaluate(form: FormDef, patient: Patient, record: FormRecord | None, raw: dict,
              raw_missing: dict, *, complete: bool) -> engine.Result:
+    tz = site_zone(patient)
     return engine.process(form, raw, raw_missing, references(form, patient, record),
-                          tz=site_zone(patient), today=date.today(), complete=complete)
+                          tz=tz, today=datetime.now(tz).date(), complete=complete)
 
 
 def _check_writable(actor: Actor, patient: Patient) -> None:

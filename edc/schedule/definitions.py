@@ -76,6 +76,9 @@ def load_schedule(path: Path, forms: dict, broken: set[str] = frozenset()) -> \
             anchors[aname] = Anchor(aname, form=f, item=i, pick=raw.get("pick", "first"))
     visits, seen = [], set()
     for raw in data.get("visits") or []:
+        if not isinstance(raw, dict):
+            problems.append(f"{name}: a visit is a mapping")
+            continue
         code = str(raw.get("code", ""))
         where = f"{name}:{code}"
         for k in raw:
@@ -90,11 +93,20 @@ def load_schedule(path: Path, forms: dict, broken: set[str] = frozenset()) -> \
         for f in raw.get("forms") or []:
             if f not in forms and f not in broken:
                 problems.append(f"{where}: unknown form {f}")
-        if not isinstance(raw.get("day", 0), int):
-            problems.append(f"{where}: day must be an integer")
+        numbers = {"day": raw.get("day", 0)}
+        if isinstance(win, dict):
+            numbers.update(before=win.get("before", 0), after=win.get("after", 0))
+        else:
+            problems.append(f"{where}: window is a mapping of before/after days")
+            numbers.update(before=0, after=0)
+        bad = [k for k, v in numbers.items() if not isinstance(v, int) or isinstance(v, bool)]
+        for k in bad:
+            problems.append(f"{where}: {k} must be an integer")
+        if bad:
+            continue
         visits.append(VisitDef(code, str(raw.get("label", code)), str(raw.get("anchor")),
-                               int(raw.get("day", 0) or 0), int(win.get("before", 0)),
-                               int(win.get("after", 0)), tuple(raw.get("forms") or ())))
+                               numbers["day"], numbers["before"], numbers["after"],
+                               tuple(raw.get("forms") or ())))
     for key in ("unscheduled_forms", "log_forms"):
         for f in data.get(key) or []:
             if f not in forms and f not in broken:

@@ -379,18 +379,12 @@ def test_parse_form_needs_sections():
     assert "X.yaml: sections must be a non-empty list" in problems
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-numeric visit 'day' crashes load_schedule "
-                   "with ValueError (int('seven')) instead of a DefinitionError "
-                   "(schedule/definitions.py VisitDef(... int(raw.get('day', 0) or 0) ...))")
 def test_non_numeric_visit_day_is_a_definition_error(tmp_path):
     directory = copy_example(tmp_path)
     edit(directory, "schedule.yaml", "day: 7\n", "day: seven\n")
     assert_problem(problems_of(directory), "schedule.yaml:W1: day must be an integer")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the placeholder name '__ref0__' in a show_if "
-                   "crashes load_catalog with IndexError instead of a DefinitionError "
-                   "(expressions.py _convert)")
 def test_placeholder_name_in_show_if_is_a_definition_error(tmp_path):
     directory = copy_example(tmp_path)
     edit(directory, "EXAMPLE.yaml", 'show_if: "TEMP >= 38"', 'show_if: "__ref0__ >= 38"')

@@ -360,17 +360,11 @@ def test_expression_error_is_a_value_error():
     assert issubclass(ExpressionError, ValueError)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an item name spelled like the internal "
-                   "reference placeholder ('__ref0__') raises IndexError, not "
-                   "ExpressionError (expressions.py _convert: refs[int(...)])")
 def test_placeholder_name_is_refused_cleanly():
     with pytest.raises(ExpressionError):
         parse("__ref0__ == 1")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a deeply nested expression within MAX_LENGTH "
-                   "raises RecursionError, not ExpressionError (expressions.py parse/"
-                   "_convert recurse without a depth limit)")
 def test_deep_nesting_is_refused_cleanly():
     text = "-" * (MAX_LENGTH - 1) + "1"
     try:
