@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import REPO_ROOT
-from .audit.services import SYSTEM, Actor
+from .audit.services import Actor
 from .errors import ServiceError
 from .keys import KeyError_
 

@@ -6,7 +6,6 @@ labels, check messages are English msgids).
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from types import SimpleNamespace
 
 import pytest

@@ -1,7 +1,7 @@
 """eCRF data entry: thin views over edc/crf/services.py."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required

@@ -2,7 +2,6 @@ from flask import Blueprint, abort, g, render_template
 from flask_login import current_user, login_required
 
 from .. import access
-from ..extensions import db
 from ..patients import services as patient_services
 from ..audit.services import Actor
 from . import services

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import re
 import sys
 import tempfile
 import time

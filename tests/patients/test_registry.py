@@ -3,11 +3,11 @@ from datetime import date
 
 import pytest
 from helpers import email_for, post, register_patient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from edc.audit.services import Actor
 from edc.errors import ServiceError
-from edc.patients.models import Patient, PatientIdentifiers
+from edc.patients.models import Patient
 
 
 def test_register_through_the_page(logged_in):
