@@ -53,7 +53,7 @@ def update() -> None:
             _run("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang)
         else:
             _run("update", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang,
-                 "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100", "--omit-header")
+                 "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100")
 
 
 def compile_all() -> None:

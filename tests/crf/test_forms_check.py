@@ -43,6 +43,7 @@ def test_content_change_without_version_bump_refused(app, world, logged_in, tmp_
     with app2.app_context():
         r = app2.test_cli_runner().invoke(args=["forms", "check"])
         from edc.extensions import db
+        db.session.remove()
         db.engine.dispose()
     assert r.exit_code == 1
     assert "DM.yaml: content changed but version 1 already has records" in r.output
