@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from ..db import utcnow
 from ..extensions import db
@@ -55,10 +55,12 @@ def decode(text: str | None) -> Any:
 
 
 def event_hash(ev: AuditEvent) -> str:
-    data = {}
-    for f in HASHED_FIELDS:
-        v = getattr(ev, f)
-        data[f] = v.isoformat() if f == "at" else v
+    return _hash_fields({f: getattr(ev, f) for f in HASHED_FIELDS})
+
+
+def _hash_fields(row: dict) -> str:
+    data = {f: row[f] for f in HASHED_FIELDS}
+    data["at"] = data["at"].isoformat()
     blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -66,17 +68,18 @@ def event_hash(ev: AuditEvent) -> str:
 def record(action: str, actor: Actor, *, site_code: str | None = None,
            object_type: str | None = None, object_id: Any = None,
            record_id: int | None = None, item: str | None = None, old: Any = None,
-           new: Any = None, reason: str | None = None) -> AuditEvent:
+           new: Any = None, reason: str | None = None) -> dict:
     """Append one event to the chain, in the caller's transaction (not committed here)."""
     return record_many(actor, [dict(
         action=action, site_code=site_code, object_type=object_type, object_id=object_id,
         record_id=record_id, item=item, old=old, new=new, reason=reason)])[0]
 
 
-def record_many(actor: Actor, events: list[dict]) -> list[AuditEvent]:
+def record_many(actor: Actor, events: list[dict]) -> list[dict]:
     """Append several events (e.g. one per changed item) with one lock of the head.
 
-    Each dict holds the keyword arguments of :func:`record` except ``actor``.
+    Each dict holds the keyword arguments of :func:`record` except ``actor``. The rows are
+    inserted with one executemany (Core), in the caller's transaction.
     """
     if not events:
         return []
@@ -88,22 +91,22 @@ def record_many(actor: Actor, events: list[dict]) -> list[AuditEvent]:
         select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
     seq = last - len(events)
     at = utcnow()
-    out = []
+    rows = []
     for e in events:
         seq += 1
         oid = e.get("object_id")
-        ev = AuditEvent(
+        row = dict(
             id=seq, at=at, user_id=actor.user_id, user_name=actor.name,
             site_code=e.get("site_code"), action=e["action"],
             object_type=e.get("object_type"), object_id=None if oid is None else str(oid),
             record_id=e.get("record_id"), item=e.get("item"), old_value=encode(e.get("old")),
             new_value=encode(e.get("new")), reason=e.get("reason"), ip=actor.ip,
             prev_hash=prev)
-        ev.hash = prev = event_hash(ev)
-        out.append(ev)
-    session.add_all(out)
+        row["hash"] = prev = _hash_fields(row)
+        rows.append(row)
+    session.execute(insert(AuditEvent), rows)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
-    return out
+    return rows
 
 
 def ensure_head() -> None:

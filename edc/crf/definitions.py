@@ -35,7 +35,7 @@ ITEM_KEYS = {"name", "label", "help", "type", "unit", "range", "expected", "deci
 DERIVED_KEYS = {"name", "label", "help", "type", "unit", "codelist", "function", "args",
                 "decimals"}
 CHECK_KEYS = {"name", "when", "item", "query", "action"}
-SPECIAL_FILES = {"schedule.yaml", "codelists.yaml"}
+SPECIAL_FILES = {"schedule.yaml", "codelists.yaml", "summary.yaml"}
 
 
 class DefinitionError(Exception):
@@ -395,6 +395,7 @@ class Catalog:
     schedule: Any  # edc.schedule.definitions.Schedule
     codelists: dict[str, tuple[Choice, ...]]
     shared_source: str = ""
+    summary: tuple = ()  # edc.crf.summary.SummaryField, from forms/summary.yaml
 
 
 def load_shared_codelists(directory: Path, problems: list[str]) -> tuple[dict, str]:
@@ -468,10 +469,13 @@ def load_catalog(directory: str | Path) -> Catalog:
         problems.extend(errs)
     else:
         problems.append("schedule.yaml: missing")
+    from .summary import load_summary
+    summary, errs = load_summary(directory / "summary.yaml", forms)
+    problems.extend(errs)
     if problems:
         raise DefinitionError(problems)
     return Catalog(forms=forms, schedule=schedule, codelists=shared,
-                   shared_source=shared_src)
+                   shared_source=shared_src, summary=summary)
 
 
 def form_from_source(source: str) -> FormDef:

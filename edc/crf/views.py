@@ -207,11 +207,36 @@ def audit_value(v) -> str:
     return str(v)
 
 
+def summary_value(row) -> str:
+    """One clinical-summary value as shown: labels translated, units, study days."""
+    item, value = row["item"], row["value"]
+    if value is None or value == []:
+        text = "—"
+    elif isinstance(value, list):
+        text = ", ".join(_display_one(item, v) for v in value)
+    else:
+        text = _display_one(item, value)
+    if row.get("onset") is not None:
+        text += " · " + _("onset day %(d)s", d=row["onset"])
+        text += " · " + (_("resolved day %(d)s", d=row["resolution"])
+                         if row.get("resolution") is not None else _("not resolved"))
+    return text
+
+
+def _display_one(item, value) -> str:
+    from ..i18n import show_date
+    if item.type == "date":
+        return show_date(value)
+    text = _display(item, value)
+    return f"{text} {item.unit}" if item.unit and item.type in ("integer", "decimal") \
+        else text
+
+
 @bp.app_context_processor
 def _crf_context():
     return {"crf_status_names": {k: _(v) for k, v in STATUS_LABELS.items()},
             "derived_display": _display, "query_text": query_text,
-            "audit_value": audit_value,
+            "audit_value": audit_value, "summary_value": summary_value,
             "form_titles": {oid: f.title for oid, f in cat.catalog().forms.items()},
             "schedule_forms": cat.catalog().forms,
             "visit_status_names": {k: _(v) for k, v in VISIT_STATUS_LABELS.items()}}

@@ -118,3 +118,58 @@ STATUS_LABELS = {
     "died": _l("Died"),
 }
 SEX_LABELS = {"F": _l("Female"), "M": _l("Male")}
+
+
+def enrolment_blockers(patient: Patient, records: list) -> list[str]:
+    """Why the patient cannot be enrolled (translated sentences); empty if eligible.
+
+    The rule is data: forms/schedule.yaml `enrolment` names the forms that must be complete
+    and the boolean eligibility item; the criteria that fail are the items the eligibility
+    derivation reads (inclusion not met, exclusion present).
+    """
+    from flask_babel import gettext as _
+
+    from ..crf import catalog as cat
+    rule = cat.catalog().schedule.enrolment
+    if rule is None:
+        return []
+    out = []
+    by_form = {}
+    for r in records:
+        by_form.setdefault(r.form_oid, []).append(r)
+    for oid in rule.forms_complete:
+        recs = by_form.get(oid, [])
+        if not recs or any(r.status != "complete" for r in recs):
+            out.append(_("The form “%(form)s” is not complete.",
+                         form=_(cat.current(oid).title)))
+    recs = by_form.get(rule.form, [])
+    if recs and recs[0].values.get(rule.eligible) is not True:
+        form = cat.form_version(recs[0].form_oid, recs[0].form_version)
+        item = form.items[rule.eligible]
+        args = dict(item.args)
+        for name in args.get("inclusion", []):
+            if recs[0].values.get(name) is not True:
+                out.append(_("Inclusion criterion not met: %(label)s",
+                             label=_(form.items[name].label)))
+        for name in args.get("exclusion", []):
+            if recs[0].values.get(name) is not False:
+                out.append(_("Exclusion criterion present or not answered: %(label)s",
+                             label=_(form.items[name].label)))
+        if not args:
+            out.append(_("The patient is not eligible."))
+    return out
+
+
+def enrol(actor: Actor, patient: Patient, records: list, on: date) -> None:
+    """Enrol a screened patient; refused, with the reasons, unless eligible."""
+    access.require(actor.user, access.PATIENT_REGISTER, patient.site_id)
+    if patient.status != "screening":
+        raise ServiceError(_l("Only a patient in screening can be enrolled."))
+    blockers = enrolment_blockers(patient, records)
+    if blockers:
+        raise ServiceError(_l("The patient cannot be enrolled: %(why)s"),
+                           why=" ".join(blockers))
+    patient.status, patient.enrolled_on = "enrolled", on
+    record("patient.enrol", actor, site_code=patient.site.code, object_type="patient",
+           object_id=patient.pseudonym, old="screening", new="enrolled")
+    db.session.commit()

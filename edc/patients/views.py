@@ -90,8 +90,33 @@ def show(pid):
     sched = cat.catalog().schedule
     unscheduled = sorted({r.visit_code for r in records if r.visit_code.startswith("UNS")},
                          key=lambda c: int(c[3:]))
+    blockers = services.enrolment_blockers(patient, records) \
+        if patient.status == "screening" else []
     return render_template("patients/show.html", patient=patient, identifiers=idents,
+                           blockers=blockers,
+                           summary=schedule.patient_summary(patient, records),
                            visits=visits, by_key=by_key, schedule=sched,
                            unscheduled=unscheduled,
                            next_unscheduled=f"UNS{len(unscheduled) + 1}",
                            query_counts=open_counts([r.id for r in records]))
+
+
+@bp.route("/<pid>/enrol", methods=["POST"])
+@login_required
+def enrol(pid):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ..schedule import services as schedule
+    patient = access.get_patient(db.session, current_user, pid, access.PATIENT_REGISTER)
+    records = schedule.records_by_patient([patient.id])[patient.id]
+    try:
+        services.enrol(_actor(), patient, records,
+                       datetime.now(ZoneInfo(patient.site.timezone)).date())
+    except ServiceError as e:
+        if e.status != 400:
+            raise
+        flash(str(e), "error")
+    else:
+        flash(_("Patient enrolled."), "success")
+    return redirect(url_for("patients.show", pid=patient.pseudonym))

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 VISIT_KEYS = {"code", "label", "anchor", "day", "window", "forms"}
-SCHEDULE_KEYS = {"anchors", "visits", "unscheduled_forms", "log_forms"}
+SCHEDULE_KEYS = {"anchors", "visits", "unscheduled_forms", "log_forms", "enrolment"}
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,20 @@ class VisitDef:
 
 
 @dataclass(frozen=True)
+class Enrolment:
+    """What enrolment needs: these forms complete, and this boolean item true."""
+    forms_complete: tuple[str, ...]
+    form: str
+    eligible: str
+
+
+@dataclass(frozen=True)
 class Schedule:
     anchors: dict[str, Anchor]
     visits: tuple[VisitDef, ...]
     unscheduled_forms: tuple[str, ...]
     log_forms: tuple[str, ...]
+    enrolment: Enrolment | None = None
 
     def visit(self, code: str) -> VisitDef | None:
         for v in self.visits:
@@ -111,10 +120,24 @@ def load_schedule(path: Path, forms: dict, broken: set[str] = frozenset()) -> \
         for f in data.get(key) or []:
             if f not in forms and f not in broken:
                 problems.append(f"{name}:{key}: unknown form {f}")
+    enrolment = None
+    raw = data.get("enrolment")
+    if raw is not None:
+        if not isinstance(raw, dict) or set(raw) - {"forms_complete", "form", "eligible"}:
+            problems.append(f"{name}:enrolment: keys are forms_complete, form, eligible")
+        else:
+            f, item = raw.get("form"), raw.get("eligible")
+            if f not in forms or item not in forms[f].items or \
+                    forms[f].items[item].type != "boolean":
+                problems.append(f"{name}:enrolment: {f}.{item} must be a boolean item")
+            for fc in raw.get("forms_complete") or []:
+                if fc not in forms and fc not in broken:
+                    problems.append(f"{name}:enrolment: unknown form {fc}")
+            enrolment = Enrolment(tuple(raw.get("forms_complete") or ()), f, item)
     if problems:
         return None, problems
     return Schedule(anchors, tuple(visits), tuple(data.get("unscheduled_forms") or ()),
-                    tuple(data.get("log_forms") or ())), []
+                    tuple(data.get("log_forms") or ()), enrolment), []
 
 
 # --------------------------------------------------------------------- timeline

@@ -49,3 +49,25 @@ def site_overdue(site_id: int, patients: list[Patient], today: date | None = Non
             if not vs.earliest <= r.created_at.date() <= vs.latest:
                 rows.append((p, vs, None, "out_of_window"))
     return rows
+
+
+def patient_summary(patient: Patient, records: list[FormRecord]) -> list[dict]:
+    """The clinical summary rows (forms/summary.yaml) of one patient, ready to show."""
+    from ..crf.summary import compute
+    from .definitions import anchor_dates
+    cat_ = cat.catalog()
+    d0 = anchor_dates(cat_.schedule, patient, records).get("infusion")
+    values = compute(cat_.summary, records, d0)
+    rows = []
+    for f in cat_.summary:
+        form, item = f.source[0]
+        rows.append({"field": f, "item": cat_.forms[form].items[item],
+                     "value": values.get(f.key),
+                     "onset": values.get(f.key + "_onset"),
+                     "resolution": values.get(f.key + "_resolution")})
+    return rows
+
+
+def site_summary(patients: list[Patient]) -> list[tuple[Patient, list[dict]]]:
+    recs = records_by_patient([p.id for p in patients])
+    return [(p, patient_summary(p, recs[p.id])) for p in patients]
