@@ -83,11 +83,16 @@ def edc_rate(url: str, n: int) -> float:
     url_new = f"/patients/{pid}/forms/{visit}/ICANS"
     r = c.post(url_new, data=data)
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    t0 = time.perf_counter()
+    dt = 0.0
     for _ in range(n):
+        t0 = time.perf_counter()
         r = c.post(url_new, data=data)
+        dt += time.perf_counter() - t0
         assert r.status_code == 302
-    dt = time.perf_counter() - t0
+        # A browser follows the redirect, which shows (and drops) the flash message; the
+        # benchmark does not, so drop it here, outside the timed part.
+        with c.session_transaction() as sess:
+            sess.pop("_flashes", None)
     with app.app_context():
         from edc.audit.services import verify
         from edc.extensions import db
