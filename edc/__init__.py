@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     if not app.config.get("SECRET_KEY"):
         if app.config.get("TESTING"):
-            app.config["SECRET_KEY"] = "testing"
+            app.config["SECRET_KEY"] = "testing"  # nosec B105 — only with TESTING=True
         else:
             # Only `flask --app edc init` may run before a secret key exists.
             app.config["SECRET_KEY"] = None
@@ -78,5 +78,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_cli
 
     register_web(app)
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_cli(app)
     return app

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from .errors import Forbidden, NotFound
 
-ROLES = ("investigator", "coordinator", "monitor", "data_manager", "statistician", "admin")
+ROLES = ("investigator", "coordinator", "monitor", "data_manager", "statistician", "admin",
+         "safety")
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
     "coordinator": _l("Study coordinator"),
@@ -21,6 +22,7 @@ ROLE_LABELS = {
     "data_manager": _l("Data manager"),
     "statistician": _l("Statistician"),
     "admin": _l("Administrator"),
+    "safety": _l("Sponsor safety officer"),
 }
 
 # permission names
@@ -39,17 +41,23 @@ SNAPSHOT_VIEW = "snapshot.view"   # locked datasets only
 WORKING_EXPORT = "export.working"
 CASEBOOK = "casebook.print"
 USERS_MANAGE = "users.manage"
+ALERT_VIEW = "alert.view"         # safety alerts of the site (inbox, list)
+DASHBOARD = "monitoring.dashboard"  # the monitor dashboard of the site
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "investigator": frozenset({PATIENT_VIEW, PATIENT_REGISTER, IDENTIFIERS_VIEW, CRF_VIEW,
-                               CRF_EDIT, QUERY_ANSWER, SIGN, AUDIT_VIEW, CASEBOOK}),
+                               CRF_EDIT, QUERY_ANSWER, SIGN, AUDIT_VIEW, CASEBOOK,
+                               ALERT_VIEW}),
     "coordinator": frozenset({PATIENT_VIEW, PATIENT_REGISTER, IDENTIFIERS_VIEW, CRF_VIEW,
                               CRF_EDIT, QUERY_ANSWER, AUDIT_VIEW, CASEBOOK}),
-    "monitor": frozenset({PATIENT_VIEW, CRF_VIEW, QUERY_MANAGE, SDV, AUDIT_VIEW, CASEBOOK}),
+    "monitor": frozenset({PATIENT_VIEW, CRF_VIEW, QUERY_MANAGE, SDV, AUDIT_VIEW, CASEBOOK,
+                          ALERT_VIEW, DASHBOARD}),
     "data_manager": frozenset({PATIENT_VIEW, CRF_VIEW, QUERY_MANAGE, LOCK, AUDIT_VIEW,
-                               WORKING_EXPORT}),
+                               WORKING_EXPORT, ALERT_VIEW, DASHBOARD, SNAPSHOT_VIEW}),
     "statistician": frozenset({SNAPSHOT_VIEW}),
     "admin": frozenset({USERS_MANAGE, AUDIT_VIEW}),
+    # the sponsor's safety users: the safety alerts of the sites they are assigned to
+    "safety": frozenset({ALERT_VIEW}),
 }
 
 
@@ -108,3 +116,12 @@ def get_patient(session, user, pseudonym: str, permission: str = PATIENT_VIEW):
 def require(user, permission: str, site_id: int) -> None:
     if not can(user, permission, site_id):
         raise Forbidden(_l("You are not allowed to do this."))
+
+
+def can_everywhere(user, permission: str) -> bool:
+    """True if the user holds ``permission`` at every site of the trial (trial-wide
+    operations such as the database lock)."""
+    from .extensions import db
+    from .sites.models import Site
+    all_sites = set(db.session.scalars(select(Site.id)))
+    return bool(all_sites) and all_sites <= set(sites_with(user, permission))

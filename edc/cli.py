@@ -149,6 +149,36 @@ def user_disable(email):
     click.echo(f"{email} disabled")
 
 
+@user_cli.command("unlock")
+@click.argument("email")
+@friendly
+def user_unlock(email):
+    """Lift a lockout (failed log-ins) before it ends by itself."""
+    from .auth.services import unlock
+    unlock(email, cli_actor())
+    click.echo(f"{email} unlocked")
+
+
+@user_cli.command("reset-password")
+@click.argument("email")
+@friendly
+def user_reset_password(email):
+    """Set a temporary password (printed once); the user must change it at log-in."""
+    from .auth.services import reset_password
+    temp = reset_password(email, cli_actor())
+    click.echo(f"{email}: temporary password {temp} (to be changed at the next log-in)")
+
+
+@user_cli.command("reset-mfa")
+@click.argument("email")
+@friendly
+def user_reset_mfa(email):
+    """Remove the user's two-step log-in (lost phone and recovery codes)."""
+    from .auth.services import reset_mfa
+    reset_mfa(email, cli_actor())
+    click.echo(f"{email}: two-step log-in reset")
+
+
 # ---------------------------------------------------------------- demo
 @click.command("demo")
 @with_appcontext
@@ -205,6 +235,29 @@ def translate_compile():
     click.echo("catalogues compiled")
 
 
+# ---------------------------------------------------------------- backup
+@click.command("backup")
+@click.option("-o", "--output", required=True, help="New file to write the backup to")
+@with_appcontext
+@friendly
+def backup_command(output):
+    """Consistent online backup of the database (SQLite backup API, or pg_dump)."""
+    from .backup import backup
+    path = backup(output)
+    click.echo(f"backup written to {path} — back up instance/ (the keys) separately")
+
+
+@click.command("restore")
+@click.argument("file")
+@with_appcontext
+@friendly
+def restore_command(file):
+    """Restore a backup into an empty database."""
+    from .backup import restore
+    restore(file)
+    click.echo("restored; run `flask --app edc audit verify` to check the audit trail")
+
+
 # ---------------------------------------------------------------- forms
 forms_cli = AppGroup("forms", help="The eCRF definitions in forms/.")
 
@@ -233,5 +286,11 @@ def forms_check():
 
 def register_cli(app: Flask) -> None:
     for cmd in (init_command, site_cli, user_cli, demo_command, audit_cli, translate_cli,
-                forms_cli):
+                forms_cli, backup_command, restore_command):
         app.cli.add_command(cmd)
+    from .alerts.cli import mail_cli
+    app.cli.add_command(mail_cli)
+    from .exports.cli import export_cli
+    app.cli.add_command(export_cli)
+    from .reports.cli import pdf_cli
+    app.cli.add_command(pdf_cli)

@@ -47,7 +47,10 @@ def site_time(dt: datetime | None, site=None, fmt: str = "medium") -> str:
     site = site or g.get("site")
     tz = ZoneInfo(site.timezone) if site is not None else timezone.utc
     local = dt.astimezone(tz)
-    return f"{format_datetime(local.replace(tzinfo=None), fmt)} ({local.tzname()})"
+    # rebase=False: ``local`` is already in the site's zone (Flask-Babel would otherwise
+    # convert it again, from UTC to the request's zone)
+    return f"{format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} " \
+        f"({local.tzname()})"
 
 
 def show_date(d: date | str | None) -> str:

@@ -16,7 +16,9 @@ ERROR_TITLES = {
     403: _l("Access denied"),
     404: _l("Page not found"),
     405: _l("Method not allowed"),
+    409: _l("Not possible now"),
     413: _l("The submission is too large"),
+    429: _l("Too many attempts"),
     500: _l("Internal error"),
     503: _l("Service unavailable"),
 }
@@ -25,7 +27,9 @@ ERROR_TEXTS = {
     403: _l("You are not allowed to see this page or do this."),
     404: _l("There is nothing here, or you are not allowed to see it."),
     405: _l("This page cannot be used this way."),
+    409: _l("This change is not possible now."),
     413: _l("The submission is too large."),
+    429: _l("Too many attempts. Wait a few minutes, then try again."),
     500: _l("Something went wrong on our side. Nothing was saved. Please try again; if it "
             "happens again, tell the data manager."),
     503: _l("The database cannot be reached right now. Nothing was saved. Please try "
@@ -75,6 +79,24 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(patients_bp)
     app.register_blueprint(crf_bp)
     app.register_blueprint(schedule_bp)
+    from .queries.views import bp as queries_bp
+    app.register_blueprint(queries_bp)
+    from .signing.views import bp as signing_bp
+    app.register_blueprint(signing_bp)
+    from .alerts.views import bp as alerts_bp
+    app.register_blueprint(alerts_bp)
+    from .monitoring.views import bp as monitoring_bp
+    app.register_blueprint(monitoring_bp)
+    from .admin.views import bp as admin_bp
+    app.register_blueprint(admin_bp)
+    from .exports.views import bp as exports_bp
+    app.register_blueprint(exports_bp)
+    from .api.views import bp as api_bp, tokens_bp as api_tokens_bp
+    from .extensions import csrf
+    app.register_blueprint(csrf.exempt(api_bp))  # token-authenticated JSON API: no CSRF
+    app.register_blueprint(api_tokens_bp)
+    from .reports.views import bp as reports_bp
+    app.register_blueprint(reports_bp)
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -135,5 +157,8 @@ def register_web(app: Flask) -> None:
     def _service(e):
         return error_page(e.status, str(e))
 
-    for code in (400, 403, 404, 405, 413, 500):
+    from .security import init_security
+    init_security(app)
+
+    for code in (400, 403, 404, 405, 409, 413, 429, 500, 503):
         app.register_error_handler(code, lambda e, code=code: error_page(code))

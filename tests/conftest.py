@@ -43,6 +43,9 @@ def app(tmp_path_factory):
         "DATABASE_URL": url,
         "MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "SESSION_COOKIE_SECURE": False,
+        # The shared test users log in with a password only; tests/auth switch the
+        # MFA requirement on (edc.config.MFA_REQUIRED_ROLES) where they test it.
+        "MFA_REQUIRED_ROLES": [],
     })
     app.instance_path = str(inst)
     # Fast argon2 parameters for the tests (production uses the library defaults).

@@ -1,6 +1,8 @@
-"""Accounts: creation, passwords, log-in with lockout, roles. Every change is audited."""
+"""Accounts: creation, passwords, log-in with lockout, rate limits and a second factor,
+roles. Every change is audited."""
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -16,6 +18,7 @@ from ..db import utcnow
 from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..sites.models import Membership, Site
+from . import mfa, ratelimit
 from .models import User
 
 _hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
@@ -85,38 +88,98 @@ def create_user(email: str, name: str, password: str, actor: Actor, *, locale=No
 
 
 def authenticate(email: str, password: str, ip: str | None) -> User:
-    """Log-in check with lockout. Raises ServiceError(BAD_LOGIN) on any failure."""
-    cfg = current_app.config
+    """Log-in check (first factor) with lockout and rate limits.
+
+    Raises ServiceError(BAD_LOGIN) on any failure, RateLimited (429) when the IP or the
+    account has too many recent failures. For a user with MFA the log-in is complete
+    only after :func:`complete_second_factor` (``mfa.is_enrolled(user)``).
+    """
+    email_n = normalise_email(email)
     user = get_user_by_email(email)
     now = utcnow()
-    if user is None:
-        _verify_hash(_DUMMY_HASH, password)  # same cost as a real check
-        record("login.failure", Actor(None, None, ip), object_type="email",
-               object_id=normalise_email(email)[:64], reason="unknown email")
+    actor = Actor(user.id, user.name, ip) if user is not None else Actor(None, None, ip)
+    ratelimit.check(("login.ip", ip), ("login.account", email_n), actor=actor,
+                    object_type="user" if user is not None else "email",
+                    object_id=user.id if user is not None else email_n[:64])
+
+    def failed():
+        ratelimit.hit("login.ip", ip, commit=False)
+        ratelimit.hit("login.account", email_n, commit=False)
         db.session.commit()
         raise ServiceError(BAD_LOGIN)
-    actor = Actor(user.id, user.name, ip)
+
+    if user is None:
+        _verify_hash(_DUMMY_HASH, password)  # same cost as a real check
+        record("login.failure", actor, object_type="email", object_id=email_n[:64],
+               reason="unknown email")
+        failed()
     if user.locked_until is not None and user.locked_until > now:
         record("login.failure", actor, object_type="user", object_id=user.id,
                reason="account locked")
-        db.session.commit()
-        raise ServiceError(BAD_LOGIN)
+        failed()
     if not user.active or not check_password(user, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
         reason = "account disabled" if not user.active else "wrong password"
-        record("login.failure", actor, object_type="user", object_id=user.id, reason=reason)
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            record("user.lockout", actor, object_type="user", object_id=user.id,
-                   new={"locked_until": user.locked_until.isoformat()})
+        _count_failure(user, actor, reason, now)
+        failed()
+    if mfa.is_enrolled(user):
+        # failed_logins is reset only once the second factor is right too
+        record("login.password_ok", actor, object_type="user", object_id=user.id)
         db.session.commit()
-        raise ServiceError(BAD_LOGIN)
+        return user
+    _finish_login(user, actor, now)
+    return user
+
+
+def _count_failure(user: User, actor: Actor, reason: str, now) -> None:
+    """A failed password or second factor: counted towards the lockout, audited."""
+    cfg = current_app.config
+    user.failed_logins = (user.failed_logins or 0) + 1
+    record("login.failure", actor, object_type="user", object_id=user.id, reason=reason)
+    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+        user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+        user.failed_logins = 0
+        record("user.lockout", actor, object_type="user", object_id=user.id,
+               new={"locked_until": user.locked_until.isoformat()})
+
+
+def _finish_login(user: User, actor: Actor, now, **detail) -> None:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    record("login.success", actor, object_type="user", object_id=user.id)
+    record("login.success", actor, object_type="user", object_id=user.id,
+           new=detail or None)
+    ratelimit.clear("login.account", user.email, commit=False)
     db.session.commit()
+
+
+BAD_CODE = _l("The code is wrong or has expired. Enter the current code of your "
+              "authenticator app, or one of your recovery codes.")
+
+
+def complete_second_factor(user_id: int, epoch: int, code: str, ip: str | None) -> User:
+    """Second log-in step for a user with MFA, after :func:`authenticate` accepted the
+    password: a TOTP code or a recovery code (consumed). A wrong code counts towards
+    the lockout like a wrong password; rate-limited per IP and per account."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_epoch != epoch or \
+            not mfa.is_enrolled(user):
+        raise ServiceError(_l("Your log-in has expired. Log in again."))
+    actor = Actor(user.id, user.name, ip)
+    now = utcnow()
+    ratelimit.check(("mfa.ip", ip), actor=actor, object_type="user", object_id=user.id)
+    if user.locked_until is not None and user.locked_until > now:
+        record("login.failure", actor, object_type="user", object_id=user.id,
+               reason="account locked")
+        ratelimit.hit("mfa.ip", ip, commit=False)
+        db.session.commit()
+        raise ServiceError(BAD_LOGIN)
+    code_n = (code or "").strip().replace(" ", "")
+    if not mfa.verify_second_factor(user, code_n, actor=actor):
+        _count_failure(user, actor, "wrong second factor", now)
+        ratelimit.hit("mfa.ip", ip, commit=False)
+        db.session.commit()
+        raise ServiceError(BAD_CODE)
+    _finish_login(user, actor, now, mfa="totp" if code_n.isdigit() else "recovery code")
     return user
 
 
@@ -130,6 +193,82 @@ def logout(user: User, actor: Actor) -> None:
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
     db.session.commit()
+
+
+def change_password(user: User, current: str, new: str, actor: Actor) -> None:
+    """The user changes their password: the current one is asked again. Every other
+    session of the user ends (session_epoch); the caller logs the current one in again."""
+    ratelimit.check(("login.account", user.email), actor=actor, object_type="user",
+                    object_id=user.id)
+    if not check_password(user, current or ""):
+        ratelimit.hit("login.account", user.email, commit=False)
+        record("password.change_refused", actor, object_type="user", object_id=user.id,
+               reason="wrong current password")
+        db.session.commit()
+        raise ServiceError(_l("The current password is wrong."))
+    if new == current:
+        raise ServiceError(_l("The new password must differ from the current one."))
+    problem = password_problem(new, [user.email, user.name])
+    if problem:
+        raise ServiceError(problem)
+    forced = bool(user.must_change_password)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    user.session_epoch = (user.session_epoch or 0) + 1
+    record("password.change", actor, object_type="user", object_id=user.id,
+           new={"forced": forced})
+    db.session.commit()
+
+
+def temporary_password() -> str:
+    """A random temporary password (80 bits), e.g. ``K7QM-R2XD-9PWA-HT4C``."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def reset_password(email: str, actor: Actor) -> str:
+    """An administrator's reset: a temporary password (returned, shown once to the
+    administrator, never stored in clear or audited) that the user must change at the
+    next log-in. Every session of the user ends; a lockout is lifted."""
+    user = _user(email)
+    temp = temporary_password()
+    user.password_hash = hash_password(temp)
+    user.must_change_password = True
+    user.session_epoch = (user.session_epoch or 0) + 1
+    user.failed_logins, user.locked_until = 0, None
+    record("password.reset", actor, object_type="user", object_id=user.id,
+           new={"forced_change": True})
+    ratelimit.clear("login.account", user.email, commit=False)
+    db.session.commit()
+    return temp
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def unlock(email: str, actor: Actor) -> None:
+    """Lift a lockout (and the account's rate limits) before it ends by itself."""
+    user = _user(email)
+    limited = ratelimit.blocked("login.account", user.email) or \
+        ratelimit.blocked("mfa.account", user.id)
+    if not is_locked(user) and not limited:
+        raise ServiceError(_l("%(email)s is not locked."), email=user.email)
+    old = {"locked_until": user.locked_until.isoformat() if user.locked_until else None,
+           "rate_limited": limited}
+    user.failed_logins, user.locked_until = 0, None
+    ratelimit.clear("login.account", user.email, commit=False)
+    ratelimit.clear("mfa.account", user.id, commit=False)
+    record("user.unlock", actor, object_type="user", object_id=user.id, old=old,
+           new={"locked_until": None})
+    db.session.commit()
+
+
+def reset_mfa(email: str, actor: Actor) -> None:
+    """An administrator removes the user's second factor (lost phone and codes)."""
+    mfa.reset(_user(email), actor)
 
 
 def _site(code: str) -> Site:

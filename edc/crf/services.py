@@ -108,6 +108,8 @@ def evaluate(form: FormDef, patient: Patient, record: FormRecord | None, raw: di
 
 def _check_writable(actor: Actor, patient: Patient) -> None:
     access.require(actor.user, access.CRF_EDIT, patient.site_id)
+    from ..signing.locks import assert_writable
+    assert_writable(patient)  # site or patient locked: refused
 
 
 def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
@@ -117,6 +119,8 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
     _check_writable(actor, patient)
     rec = get_record(actor, patient, record_id) if record_id else None
     if rec is not None:
+        from ..signing.locks import assert_writable
+        assert_writable(patient, rec)  # frozen form: refused
         form = cat.form_version(rec.form_oid, rec.form_version)
         visit_code = rec.visit_code
     else:
@@ -142,6 +146,8 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
             audit("crf.refused", actor, site_code=patient.site.code, object_type="record",
                   object_id=patient.pseudonym, record_id=rec.id if rec else None,
                   item=f.item, new=raw.get(f.item), reason=f.msg.msgid)
+        from ..alerts.services import alerts_on_refusal
+        alerts_on_refusal(actor, patient, form.oid, visit_code, rec, result.refusals)
         db.session.commit()
         return outcome
     if not result.ok:
@@ -204,6 +210,14 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
     audit_many(actor, item_events)
     from ..queries.services import sync_auto_queries
     sync_auto_queries(actor, patient, rec, result.queries)
+    from ..alerts.services import alerts_on_save
+    from ..queries.sdv import clear_on_change
+    from ..queries.services import note_data_change
+    from ..signing.services import invalidate_on_change
+    note_data_change(actor, patient, rec, changed)      # open manual queries: answered
+    clear_on_change(actor, patient, rec, changed)       # SDV of changed items cleared
+    invalidate_on_change(actor, patient, rec, changed)  # signatures of changed data
+    alerts_on_save(actor, patient, rec)                 # SAE, CRS/ICANS grade ≥ 3, death
     try:
         db.session.commit()
     except StaleDataError:
@@ -239,6 +253,8 @@ def item_history(patient: Patient, record: FormRecord, item: str) -> list[AuditE
 def remove(actor: Actor, patient: Patient, record: FormRecord, reason: str) -> None:
     """Nothing is hard-deleted: a removed record keeps its data, with a reason."""
     _check_writable(actor, patient)
+    from ..signing.locks import assert_writable
+    assert_writable(patient, record)  # frozen form: refused
     if not (reason or "").strip():
         raise ServiceError(_l("Give a reason for removing this record."))
     old = record.status
@@ -246,4 +262,6 @@ def remove(actor: Actor, patient: Patient, record: FormRecord, reason: str) -> N
     audit("crf.remove", actor, site_code=patient.site.code, object_type="record",
           object_id=patient.pseudonym, record_id=record.id, old=old, new="removed",
           reason=reason.strip())
+    from ..signing.services import invalidate_on_change
+    invalidate_on_change(actor, patient, record, [])  # a signed visit lost a record
     db.session.commit()

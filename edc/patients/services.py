@@ -39,6 +39,8 @@ def register(site: Site, actor: Actor, *, birth_year: int | None, sex: str | Non
     registration rolls its number back (no gaps).
     """
     access.require(actor.user, access.PATIENT_REGISTER, site.id)
+    from ..signing.locks import assert_site_writable
+    assert_site_writable(site.id)
     if sex is not None and sex not in SEXES:
         raise ServiceError(_l("Unknown sex code."))
     if birth_year is not None and not (1990 <= birth_year <= registered_on.year):
@@ -163,6 +165,8 @@ def enrolment_blockers(patient: Patient, records: list) -> list[str]:
 def enrol(actor: Actor, patient: Patient, records: list, on: date) -> None:
     """Enrol a screened patient; refused, with the reasons, unless eligible."""
     access.require(actor.user, access.PATIENT_REGISTER, patient.site_id)
+    from ..signing.locks import assert_writable
+    assert_writable(patient)
     if patient.status != "screening":
         raise ServiceError(_l("Only a patient in screening can be enrolled."))
     blockers = enrolment_blockers(patient, records)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crf.models import JSONType
@@ -54,3 +54,30 @@ class QueryMessage(Base):
     action: Mapped[str] = mapped_column(String(16), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     params: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
+
+
+class SdvMark(Base):
+    """Source data verification of one item of one record.
+
+    Verifying a whole form writes one mark per entered item (``whole_form`` true). A later
+    change to the item clears the mark (``cleared_at``…): the row stays, visibly, and the
+    item needs verifying again. A record is verified when every entered item has an
+    active mark.
+    """
+
+    __tablename__ = "sdv_mark"
+    __table_args__ = (Index("ix_sdv_mark_record_active", "record_id", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("form_record.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), nullable=False,
+                                            index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), nullable=False, index=True)
+    item: Mapped[str] = mapped_column(String(64), nullable=False)
+    whole_form: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    verified_by_name: Mapped[str | None] = mapped_column(String(200))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cleared_by_name: Mapped[str | None] = mapped_column(String(200))

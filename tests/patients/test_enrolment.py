@@ -73,3 +73,28 @@ def test_summary_shows_clinical_facts(app, logged_in):
     assert "Clinical summary" in page and "Maximum CRS grade" in page
     assert c.get("/site/summary").status_code == 200
     assert logged_in("statistician").get("/site/summary").status_code == 403
+
+
+def test_registration_and_enrolment_refused_on_locked_site(app, logged_in):
+    from helpers import email_for
+
+    from edc.audit.services import Actor
+    from edc.auth.services import get_user_by_email
+    from edc.signing.models import DataLock
+    pid = register_patient(app)
+    with app.app_context():
+        from edc.db import utcnow
+        from edc.extensions import db
+        from edc.sites.services import get_by_code
+        dm = get_user_by_email(email_for("data_manager", "ES01"))
+        db.session.add(DataLock(scope="site", site_id=get_by_code("ES01").id, active=True,
+                                locked_at=utcnow(), locked_by=dm.id,
+                                locked_by_name=dm.name, reason="monitoring visit"))
+        db.session.commit()
+    c = logged_in("investigator")
+    r = post(c, "/patients/register", {"birth_year": "2016", "sex": "M",
+                                       "registered_on": "2026-03-01"})
+    assert r.status_code in (409, 422) and "locked" in r.get_data(as_text=True)
+    r = post(c, f"/patients/{pid}/enrol")
+    assert r.status_code in (302, 409)
+    assert _status(app, pid) == "screening"

@@ -1,0 +1,1 @@
+"""User administration pages (role USERS_MANAGE): users, roles per site, accounts."""
