@@ -16,7 +16,6 @@ import base64
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import threading

@@ -4,10 +4,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import edc
 from edc.exports import services
 
-ODM_DIR = Path(edc.REPO_ROOT).parent / "shared/reference/cdisc-odm-1.3.2"
+# The official CDISC ODM 1.3.2 schema (MIT licence), copied from ../shared/reference so the
+# test does not depend on a folder outside the repository.
+ODM_DIR = Path(__file__).resolve().parent / "cdisc-odm-1.3.2"
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 

@@ -78,7 +78,6 @@ def test_summary_shows_clinical_facts(app, logged_in):
 def test_registration_and_enrolment_refused_on_locked_site(app, logged_in):
     from helpers import email_for
 
-    from edc.audit.services import Actor
     from edc.auth.services import get_user_by_email
     from edc.signing.models import DataLock
     pid = register_patient(app)

@@ -1,8 +1,5 @@
 """Backup and restore round trip: records, the audit chain and the keys survive."""
-import base64
-import os
 
-import pytest
 from helpers import PASSWORD, email_for, login, post, register_patient
 from sqlalchemy import create_engine, select, text
 
