@@ -30,7 +30,7 @@ def limits(app):
 
 def audited(app, action) -> list[AuditEvent]:
     with app.app_context():
-        out = _db.session.query(AuditEvent).filter_by(action=action).all()
+        out = _db.session.query(AuditEvent).filter_by(action=action).order_by(AuditEvent.id).all()
         _db.session.expunge_all()
         _db.session.remove()
     return out
