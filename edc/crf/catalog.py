@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from .definitions import Catalog, FormDef, form_from_source
@@ -40,9 +41,17 @@ def ensure_registered(form: FormDef) -> None:
     row = db.session.scalars(select(FormVersion).filter_by(oid=form.oid,
                                                            version=form.version)).first()
     if row is None:
-        db.session.add(FormVersion(oid=form.oid, version=form.version,
-                                   content_hash=form.content_hash, source=form.source))
-    elif row.content_hash != form.content_hash:
+        # Two first saves of a form version may race: the loser re-reads the winner's row.
+        try:
+            with db.session.begin_nested():
+                db.session.add(FormVersion(oid=form.oid, version=form.version,
+                                           content_hash=form.content_hash,
+                                           source=form.source))
+            return
+        except IntegrityError:
+            row = db.session.scalars(select(FormVersion).filter_by(
+                oid=form.oid, version=form.version)).one()
+    if row.content_hash != form.content_hash:
         raise RuntimeError(f"{form.oid}: the definition changed without a version bump "
                            f"(run flask --app edc forms check)")
 
