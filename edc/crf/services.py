@@ -192,6 +192,12 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
         rec.completed_once = rec.completed_once or complete
         rec.updated_at, rec.updated_by, rec.updated_by_name = now, actor.user_id, actor.name
         action = "crf.update"
+        try:
+            # UPDATE … WHERE row_version = the version read: a concurrent save that
+            # committed first makes this match no row — refused as stale, never merged.
+            db.session.flush()
+        except StaleDataError:
+            return _stale(rec, form, actor, patient)
         if old_status != new_status:
             audit("crf.status", actor, site_code=patient.site.code, object_type="record",
                   object_id=patient.pseudonym, record_id=rec.id, old=old_status,
