@@ -53,8 +53,8 @@ MFA_STEP_MINUTES = 5
 #: window in seconds). Once a key (an IP address or an account) has that many failed
 #: attempts of the kind within the window, further attempts are refused with HTTP 429
 #: (audited) without being checked, until older failures leave the window. The 5-failure
-#: account lockout (LOGIN_MAX_FAILURES) applies as well. ``api.*``: failed API-token
-#: authentications (edc.auth.ratelimit.hit / blocked).
+#: account lockout (LOGIN_MAX_FAILURES) applies as well. ``api.ip``/``api.account``: failed
+#: API-token authentications; ``api.use``: requests per account (edc/api/services.py).
 RATE_LIMITS = {
     "login.ip": (30, 15 * 60),
     "login.account": (10, 15 * 60),
@@ -62,6 +62,7 @@ RATE_LIMITS = {
     "mfa.account": (5, 15 * 60),
     "api.ip": (30, 15 * 60),
     "api.account": (10, 15 * 60),
+    "api.use": (600, 60),  # not failures: every request of an account's API tokens
 }
 
 #: Session cookie: HttpOnly and SameSite=Lax always; Secure unless the app runs in debug.

@@ -80,8 +80,15 @@ def _json(schema_cls, description: str) -> dict:
 def _errors(*codes: int) -> dict:
     text = {400: "Bad request", 401: "Missing, unknown, revoked or expired token",
             403: "The token's user may not do this", 404: "Not found, or not yours to see",
-            405: "Method not allowed", 409: "The stored files changed: not served"}
-    return {str(c): _json(s.ErrorSchema, text[c]) for c in codes}
+            405: "Method not allowed", 409: "The stored files changed: not served",
+            429: "Too many failed token authentications from this address or with this "
+                 "account's tokens, or too many requests with this account's tokens "
+                 "(rate limits): wait Retry-After seconds"}
+    out = {str(c): _json(s.ErrorSchema, text[c]) for c in codes}
+    if "429" in out:
+        out["429"]["headers"] = {"Retry-After": {
+            "description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
+    return out
 
 
 def _param(name: str, schema: dict, description: str = "") -> dict:
@@ -93,7 +100,7 @@ def _param(name: str, schema: dict, description: str = "") -> dict:
 
 def _get(summary: str, ok: dict, params=(), errors=(401, 403, 404)) -> dict:
     return {"get": {"summary": summary, "parameters": list(params),
-                    "responses": {"200": ok, **_errors(*errors)}}}
+                    "responses": {"200": ok, **_errors(*errors, 429)}}}
 
 
 def _binary(description: str, media: str) -> dict:

@@ -68,20 +68,72 @@ def revoke(actor: Actor, token_id: int) -> ApiToken:
     return row
 
 
-def authenticate(header: str | None):
-    """The user of a valid ``Authorization: Bearer`` token, else None (unknown, revoked
-    or expired token; disabled user)."""
-    if not header or not header.startswith("Bearer "):
+class TokenRefused(ServiceError):
+    """A presented token that does not authenticate (HTTP 401)."""
+
+    status = 401
+
+
+BAD_TOKEN = _l("A valid API token is required (missing, unknown, revoked or expired).")
+MUST_CHANGE = _l("Your password was reset: log in and choose a new one. Until then your "
+                 "API tokens do not work.")
+
+
+def _refuse(reason: str, ip: str | None, user=None) -> TokenRefused:
+    """Count (per IP, and per account when the token names one) and audit a failed token
+    authentication; committed, so the count holds whatever the caller does next."""
+    from ..auth import ratelimit
+    ratelimit.hit("api.ip", ip, commit=False)
+    if user is not None:
+        ratelimit.hit("api.account", user.id, commit=False)
+    audit("api.auth.failure", Actor(user.id, user.name, ip) if user is not None
+          else Actor(None, None, ip), object_type="user" if user is not None else None,
+          object_id=user.id if user is not None else None, reason=reason)
+    db.session.commit()
+    return TokenRefused(MUST_CHANGE if reason == "password change required" else BAD_TOKEN)
+
+
+def authenticate(header: str | None, ip: str | None = None):
+    """The user of a valid ``Authorization: Bearer`` token.
+
+    - no Authorization header: None (not counted: nothing was tried);
+    - an address with too many failed token authentications (``api.ip``), an account with
+      too many failures of its tokens (``api.account``) or too many requests
+      (``api.use``): :class:`~edc.auth.ratelimit.RateLimited` (429, audited), without
+      looking further;
+    - a malformed or unknown token, a revoked or expired one, a token of a disabled user or
+      of a user who must change their password (admin reset): :class:`TokenRefused` (401),
+      counted and audited;
+    - otherwise the user; the request is counted against the account's ``api.use`` quota.
+    """
+    from ..auth import ratelimit
+    if header is None:
         return None
-    plain = header[7:].strip()
+    anonymous = Actor(None, None, ip)
+    ratelimit.check(("api.ip", ip), actor=anonymous)
+    plain = header[7:].strip() if header.startswith("Bearer ") else ""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
-        return None
+        raise _refuse("malformed token", ip)
     row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(plain))) \
         .first()
+    if row is None:
+        raise _refuse("unknown token", ip)
+    user = row.user
+    actor = Actor(user.id, user.name, ip, user)
+    ratelimit.check(("api.account", user.id), actor=actor, object_type="user",
+                    object_id=user.id)
     now = utcnow()
-    if row is None or row.state(now) != "active" or not row.user.active:
-        return None
+    state = row.state(now)
+    if state != "active":
+        raise _refuse(f"{state} token", ip, user)
+    if not user.active:
+        raise _refuse("user disabled", ip, user)
+    if user.must_change_password:
+        raise _refuse("password change required", ip, user)
+    ratelimit.check(("api.use", user.id), actor=actor, object_type="user",
+                    object_id=user.id)
+    ratelimit.hit("api.use", user.id, commit=False)
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
         row.last_used_at = now
-        db.session.commit()
-    return row.user
+    db.session.commit()
+    return user

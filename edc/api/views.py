@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import access
 from ..audit.services import Actor
+from ..auth.ratelimit import RateLimited
 from ..errors import Forbidden, NotFound, ServiceError
 from ..extensions import db
 from . import schemas, services
@@ -31,12 +32,20 @@ def _error(status: int, code: str, message) -> Response:
 
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 500: "internal_error"}
+         405: "method_not_allowed", 409: "conflict", 429: "too_many_requests",
+         500: "internal_error"}
 
 
 @bp.errorhandler(ServiceError)
 def _service_error(e: ServiceError):
     return _error(e.status, CODES.get(e.status, "error"), e)
+
+
+@bp.errorhandler(RateLimited)
+def _rate_limited(e: RateLimited):
+    resp = _error(429, "too_many_requests", e)
+    resp.headers["Retry-After"] = str(e.retry_after)
+    return resp
 
 
 @bp.errorhandler(HTTPException)
@@ -48,10 +57,9 @@ def _http_error(e: HTTPException):
 def _authenticate():
     if request.endpoint in ("api.openapi", "api.not_found"):
         return None
-    user = services.authenticate(request.headers.get("Authorization"))
+    user = services.authenticate(request.headers.get("Authorization"), request.remote_addr)
     if user is None:
-        return _error(401, "unauthorized", _l("A valid API token is required (missing, "
-                                              "unknown, revoked or expired)."))
+        return _error(401, "unauthorized", services.BAD_TOKEN)
     g.api_user = user
     return None
 

@@ -1,4 +1,5 @@
-"""Rate limits on failed attempts (log-in, second factor, API tokens), in the database.
+"""Rate limits on failed attempts (log-in, second factor, API tokens), and on the use of
+an account's API tokens, in the database.
 
 A *kind* names what is counted and how (``RATE_LIMITS`` in edc/config.py: kind →
 (failed attempts, window in seconds)); a *key* is what it is counted for: an IP address
@@ -12,6 +13,12 @@ one::
         ...  # answer 429, with Retry-After: ratelimit.retry_after("api.ip", ip)
     if not token_ok:
         ratelimit.hit("api.ip", ip)
+
+The kinds of the API (wired in edc/api/services.py :func:`authenticate`): ``api.ip``
+counts failed token authentications per IP address, ``api.account`` those that name an
+account (its revoked or expired tokens, its tokens while it is disabled or must change its
+password), and ``api.use`` counts every request the account's tokens make (a quota, so a
+stolen token cannot pull the whole database at full speed).
 
 :func:`hit` commits by default (``commit=False`` to leave it to the caller's
 transaction, e.g. together with an audit row).
@@ -32,22 +39,34 @@ from ..extensions import db
 from .models import RateLimitHit
 
 
+TOO_MANY_FAILURES = _l("Too many failed attempts. Wait %(minutes)d minutes and try again.")
+#: kinds that count something else than failures say so
+MESSAGES = {
+    "api.use": _l("Too many requests with this account's API tokens. Wait %(minutes)d "
+                  "minutes and try again."),
+}
+
+
 class RateLimited(ServiceError):
     """Too many failed attempts: answered with HTTP 429."""
 
     status = 429
 
-    def __init__(self, kind: str, retry_after: int):
-        super().__init__(_l("Too many failed attempts. Wait %(minutes)d minutes and try "
-                            "again."), minutes=max(1, math.ceil(retry_after / 60)))
+    def __init__(self, kind: str, retry_after: int, message=None):
+        super().__init__(message or MESSAGES.get(kind) or TOO_MANY_FAILURES,
+                         minutes=max(1, math.ceil(retry_after / 60)))
         self.kind = kind
         self.retry_after = retry_after
 
 
 def limit(kind: str) -> tuple[int, int]:
-    """(maximum failed attempts, window in seconds) of a kind; ValueError if unknown."""
+    """(maximum failed attempts, window in seconds) of a kind; ValueError if unknown.
+
+    A kind missing from an instance's own RATE_LIMITS keeps its default (edc/config.py)."""
+    from .. import config
     try:
-        attempts, window = current_app.config["RATE_LIMITS"][kind]
+        attempts, window = (current_app.config.get("RATE_LIMITS") or {}).get(kind) or \
+            config.RATE_LIMITS[kind]
     except KeyError:
         raise ValueError(f"unknown rate-limit kind {kind!r} (see RATE_LIMITS)") from None
     return int(attempts), int(window)
