@@ -13,7 +13,12 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def home():
-    return render_template("home.html", sites=access.user_sites(current_user))
+    due = truncated = None
+    if access.can_anywhere(current_user, access.CRF_EDIT):
+        from .schedule.due import due_this_week
+        due, truncated = due_this_week(current_user)
+    return render_template("home.html", sites=access.user_sites(current_user), due=due,
+                           due_truncated=truncated)
 
 
 def _back():

@@ -2,7 +2,7 @@
 
 Extraction covers Python (``_``, ``gettext``, ``_l``, ``lazy_gettext``, ``ngettext``), the
 Jinja templates, and the eCRF definitions in forms/*.yaml (labels, help, titles, codelist
-labels, check messages are English msgids).
+labels, check messages are English msgids), and the in-app help in edc/help/help.yaml.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import write_po
 
 from . import REPO_ROOT
-from .crf.babel_extract import extract_forms
+from .crf.babel_extract import extract_forms, extract_help
 
 TRANSLATIONS = REPO_ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"
@@ -28,6 +28,7 @@ def extract() -> int:
     sources = [
         (REPO_ROOT / "edc", [("**.py", "python"), ("**/templates/**.html", "jinja2")]),
         (REPO_ROOT / "forms", [("*.yaml", extract_forms)]),
+        (REPO_ROOT / "edc" / "help", [("*.yaml", extract_help)]),
     ]
     for root, method_map in sources:
         for filename, lineno, message, comments, context in extract_from_dir(

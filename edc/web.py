@@ -97,6 +97,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(api_tokens_bp)
     from .reports.views import bp as reports_bp
     app.register_blueprint(reports_bp)
+    from .help.views import bp as help_bp
+    app.register_blueprint(help_bp)
 
     @login_manager.unauthorized_handler
     def unauthorized():

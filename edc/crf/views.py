@@ -66,8 +66,12 @@ def _render(patient, form, visit_code, rec, formdata, *, result=None, stale=None
         by_item.setdefault(q.item, []).append(q)
     refs = services.references(form, patient, rec)
     can_edit = access.can(current_user, access.CRF_EDIT, patient.site_id)
+    from .record_status import NOT_STARTED, record_states
+    rec_state = NOT_STARTED if rec is None else \
+        record_states([rec]).get(rec.id) if rec.status in services.LIVE else None
     return render_template(
         "crf/form.html", patient=patient, form=form, visit_code=visit_code, rec=rec,
+        rec_state=rec_state, unsaved=result is not None or stale is not None,
         wtf=wtf, result=result, stale=stale, derived_vals=derived_vals,
         queries=by_item, refs=refs, can_edit=can_edit, msg_text=msg_text,
         missing_label=missing_label, tz=tz,

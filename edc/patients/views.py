@@ -80,6 +80,7 @@ def show(pid):
     if access.can(current_user, access.IDENTIFIERS_VIEW, patient.site_id):
         idents = services.identifiers(patient, _actor())
     from ..crf import catalog as cat
+    from ..crf.record_status import record_states, slot_state
     from ..queries.services import open_counts
     from ..schedule import services as schedule
     records = schedule.records_by_patient([patient.id])[patient.id]
@@ -98,7 +99,8 @@ def show(pid):
                            visits=visits, by_key=by_key, schedule=sched,
                            unscheduled=unscheduled,
                            next_unscheduled=f"UNS{len(unscheduled) + 1}",
-                           query_counts=open_counts([r.id for r in records]))
+                           query_counts=open_counts([r.id for r in records]),
+                           form_states=record_states(records), slot_state=slot_state)
 
 
 @bp.route("/<pid>/enrol", methods=["POST"])

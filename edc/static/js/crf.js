@@ -155,9 +155,7 @@
         })
         .catch(function () { /* offline: the server derives on save */ });
     }
-    var dirty = false;
     function changed() {
-      dirty = true;
       var reason = document.getElementById("f-reason");
       if (reason && form.getAttribute("data-completed") === "1") reason.classList.remove("hidden");
       applyVisibility();
@@ -169,11 +167,55 @@
     });
     form.addEventListener("input", changed);
     form.addEventListener("change", changed);
-    form.addEventListener("submit", function () { dirty = false; });
-    window.addEventListener("beforeunload", function (ev) {
-      if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
-    });
     applyVisibility();
+    keyboardAndLeaveWarning(form);
+  }
+
+  // The values of the form's fields (not the CSRF token), to tell whether anything changed.
+  function snapshot(form) {
+    var parts = [];
+    form.querySelectorAll("input, select, textarea").forEach(function (i) {
+      if (!i.name || i.name === "csrf_token" || i.type === "submit" || i.type === "button") return;
+      if (i.type === "checkbox" || i.type === "radio") {
+        if (i.checked) parts.push(i.name + "=" + i.value);
+      } else if (i.tagName === "SELECT" && i.multiple) {
+        Array.prototype.forEach.call(i.options, function (o) {
+          if (o.selected) parts.push(i.name + "=" + o.value);
+        });
+      } else {
+        parts.push(i.name + "=" + i.value);
+      }
+    });
+    return parts.join("\u0001");
+  }
+
+  // Keyboard flow: Ctrl+S / ⌘S saves (the "Save" button, never "mark complete"; Enter in a
+  // field does the same, as "Save" is the form's first submit button). Leaving the page
+  // warns only if a value differs from the page as loaded — or the page shows entries a
+  // failed save did not store (data-unsaved) — and never while the form is being sent.
+  function keyboardAndLeaveWarning(form) {
+    var saveButton = form.querySelector('button[type="submit"][name="action"][value="save"]');
+    var initial = snapshot(form);
+    var unsaved = form.getAttribute("data-unsaved") === "1";
+    var submitting = false;
+    form.addEventListener("submit", function () { submitting = true; });
+    window.addEventListener("pageshow", function () { submitting = false; });
+    document.addEventListener("keydown", function (ev) {
+      var isS = ev.code === "KeyS" || ev.key === "s" || ev.key === "S";
+      if (!isS || !(ev.ctrlKey || ev.metaKey) || ev.altKey || ev.shiftKey) return;
+      if (!saveButton || saveButton.disabled) return;
+      if (ev.target && ev.target.form && ev.target.form !== form) return;  // another form
+      ev.preventDefault();
+      if (submitting) return;
+      if (typeof form.requestSubmit === "function") form.requestSubmit(saveButton);
+      else saveButton.click();
+    });
+    window.addEventListener("beforeunload", function (ev) {
+      if (submitting || !saveButton) return;
+      if (!unsaved && snapshot(form) === initial) return;
+      ev.preventDefault();
+      ev.returnValue = "";
+    });
   }
 
   if (typeof document !== "undefined") {

@@ -1,0 +1,177 @@
+"""Form status icons: the state of each form record as research coordinators know it from
+other EDCs — not started, in progress, complete, open query, verified, signed, locked.
+
+The state is derived from the data already kept (records, queries, SDV marks,
+signatures, locks); nothing new is stored. :func:`record_states` reads them for any
+number of records with ONE query per kind (queries, SDV marks, signatures, locks, the
+database lock) — never one per record.
+
+Priority, when several apply (the icon shown is the first that applies)::
+
+    locked > signed > open_query > verified > complete > in_progress > not_started
+
+- locked: the form is frozen, or its patient, its site or the whole database is locked;
+- signed: a valid investigator signature (of its visit or of the casebook) covers it;
+- open_query: it has an unresolved query (open, or answered and awaiting the monitor);
+- verified: complete, and every entered item has an active SDV mark;
+- complete / in_progress: the record's own status; not_started: no record yet.
+
+An unresolved query still needs someone to act even when the form is locked or signed,
+so :attr:`FormState.icons` adds the query icon after a locked or signed one.
+
+For a form slot of a visit (several records for a repeating form), :func:`slot_state`
+applies the same order to the set: locked, signed, verified and complete need every
+record; an open query on any record shows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, or_, select
+
+from ..extensions import db
+from .values import N_
+
+PRIORITY = ("locked", "signed", "open_query", "verified", "complete", "in_progress",
+            "not_started")
+LABELS = {
+    "not_started": N_("Not started"),
+    "in_progress": N_("In progress"),
+    "complete": N_("Complete"),
+    "open_query": N_("Open query"),
+    "verified": N_("Verified (SDV)"),
+    "signed": N_("Signed"),
+    "locked": N_("Locked"),
+}
+#: what each icon means, for the legend
+DESCRIPTIONS = {
+    "not_started": N_("No data entered yet."),
+    "in_progress": N_("Saved, not yet marked complete."),
+    "complete": N_("Marked complete by the site."),
+    "open_query": N_("Has a query that is not closed yet (open, or answered and awaiting "
+                     "the monitor)."),
+    "verified": N_("Every entered item verified against source by a monitor."),
+    "signed": N_("Covered by a valid investigator signature."),
+    "locked": N_("Frozen, or its patient, site or database is locked: no change is "
+                 "possible."),
+}
+#: the flags that must hold for every record of a slot (the others: for any record)
+_ALL_OF = ("locked", "signed", "verified", "complete")
+CHUNK = 500   # ids per IN (…) list, well below the bind-parameter limits
+
+
+@dataclass
+class FormState:
+    """The flags that apply to one record (or slot), and the state to show."""
+    flags: set = field(default_factory=set)
+
+    @property
+    def state(self) -> str:
+        for s in PRIORITY:
+            if s in self.flags:
+                return s
+        return "not_started"
+
+    @property
+    def icons(self) -> list[str]:
+        """The state, plus the open-query icon when a locked/signed state hides it."""
+        s = self.state
+        if s in ("locked", "signed") and "open_query" in self.flags:
+            return [s, "open_query"]
+        return [s]
+
+
+NOT_STARTED = FormState({"not_started"})
+
+
+def _chunks(ids):
+    ids = sorted(set(ids))
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def record_states(records) -> dict[int, FormState]:
+    """``{record id: FormState}`` for live records (FormRecord objects)."""
+    from ..exports.services import database_lock_message
+    from ..queries.models import Query, SdvMark
+    from ..queries.sdv import record_verified
+    from ..queries.services import ACTIVE
+    from ..signing.models import DataLock, Signature
+
+    records = [r for r in records if r.id is not None]
+    out = {r.id: FormState({r.status if r.status in ("complete", "in_progress")
+                            else "in_progress"}) for r in records}
+    if not records:
+        return out
+    rids = [r.id for r in records]
+    pids = sorted({r.patient_id for r in records})
+    sids = sorted({r.site_id for r in records})
+
+    queried: set[int] = set()
+    active_marks: dict[int, dict] = {}
+    for chunk in _chunks(rids):
+        queried.update(db.session.scalars(
+            select(Query.record_id).where(Query.record_id.in_(chunk),
+                                          Query.status.in_(ACTIVE)).distinct()))
+        for rid, item in db.session.execute(
+                select(SdvMark.record_id, SdvMark.item).where(
+                    SdvMark.record_id.in_(chunk), SdvMark.cleared_at.is_(None))):
+            active_marks.setdefault(rid, {})[item] = _ACTIVE_MARK
+
+    signed: set[int] = set()
+    for chunk in _chunks(pids):
+        for ids in db.session.scalars(select(Signature.record_ids).where(
+                Signature.patient_id.in_(chunk), Signature.status == "valid")):
+            signed.update(int(x) for x in (ids or []))
+
+    everything_locked = database_lock_message() is not None
+    locked_sites: set[int] = set()
+    locked_patients: set[int] = set()
+    frozen: set[int] = set()
+    if not everything_locked:
+        conds = [and_(DataLock.scope == "site", DataLock.site_id.in_(sids))]
+        conds += [and_(DataLock.scope == "patient", DataLock.patient_id.in_(c))
+                  for c in _chunks(pids)]
+        conds += [and_(DataLock.scope == "form", DataLock.record_id.in_(c))
+                  for c in _chunks(rids)]
+        for scope, sid, pid, rid in db.session.execute(
+                select(DataLock.scope, DataLock.site_id, DataLock.patient_id,
+                       DataLock.record_id).where(DataLock.active.is_(True), or_(*conds))):
+            {"site": locked_sites, "patient": locked_patients}.get(scope, frozen).add(
+                {"site": sid, "patient": pid}.get(scope, rid))
+
+    for r in records:
+        flags = out[r.id].flags
+        if r.status == "complete":
+            flags.add("complete")
+            if record_verified(r, active_marks.get(r.id, {})):
+                flags.add("verified")
+        if r.id in queried:
+            flags.add("open_query")
+        if r.id in signed:
+            flags.add("signed")
+        if everything_locked or r.site_id in locked_sites or \
+                r.patient_id in locked_patients or r.id in frozen:
+            flags.add("locked")
+    return out
+
+
+class _Mark:
+    cleared_at = None
+
+
+_ACTIVE_MARK = _Mark()
+
+
+def slot_state(records, states: dict[int, FormState]) -> FormState:
+    """The state of a visit's form slot from its records (none: not started)."""
+    sets = [states[r.id].flags for r in records if r.id in states]
+    if not sets:
+        return NOT_STARTED
+    flags = {"in_progress"}
+    for f in _ALL_OF:
+        if all(f in s for s in sets):
+            flags.add(f)
+    if any("open_query" in s for s in sets):
+        flags.add("open_query")
+    return FormState(flags)
