@@ -36,6 +36,9 @@ class Help:
 def _sections(raw) -> tuple[Section, ...]:
     out = []
     for s in raw or []:
+        for x in [s.get("title"), s.get("text"), *(s.get("steps") or ())]:
+            if x is not None and not isinstance(x, str):
+                raise ValueError(f"help.yaml: not a text (quote it?): {x!r}")
         out.append(Section(
             title=str(s["title"]), text=str(s.get("text") or "").strip(),
             steps=tuple(str(x) for x in s.get("steps") or ()),
