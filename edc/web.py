@@ -44,7 +44,10 @@ def load_user(user_id: str):
         uid, epoch = (int(x) for x in user_id.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    # One statement for the user, the active memberships and their sites (instead of a
+    # second SELECT for the memberships): every page needs them for access checks.
+    from sqlalchemy.orm import joinedload
+    user = db.session.get(User, uid, options=[joinedload(User.memberships)])
     if user is None or not user.active or user.session_epoch != epoch:
         return None  # logged out everywhere, disabled, or password changed
     return user

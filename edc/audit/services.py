@@ -84,11 +84,13 @@ def record_many(actor: Actor, events: list[dict]) -> list[dict]:
     if not events:
         return []
     session = db.session
-    # Lock the head row first: appends are serialised, so the chain cannot fork.
-    session.execute(update(AuditHead).where(AuditHead.id == 1)
-                    .values(seq=AuditHead.seq + len(events)))
+    # Lock the head row first: appends are serialised, so the chain cannot fork. The
+    # UPDATE … RETURNING reads the new length and the last hash under that lock, in the
+    # same statement (PostgreSQL, and SQLite ≥ 3.35).
     last, prev = session.execute(
-        select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
+        update(AuditHead).where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + len(events))
+        .returning(AuditHead.seq, AuditHead.last_hash)).one()
     seq = last - len(events)
     at = utcnow()
     rows = []

@@ -34,6 +34,7 @@ class SaveOutcome:
     reason_needed: bool = False
     stale: dict | None = None         # {"name", "at", "values"} when refused as stale
     changed: list[str] = field(default_factory=list)
+    record_id: int | None = None      # the saved record's id (read before the commit)
 
 
 def visit_allows(patient: Patient, visit_code: str, form: FormDef) -> bool:
@@ -51,6 +52,14 @@ def patient_records(patient: Patient) -> list[FormRecord]:
         select(FormRecord).where(FormRecord.patient_id == patient.id,
                                  FormRecord.status.in_(LIVE))
         .order_by(FormRecord.form_oid, FormRecord.visit_code, FormRecord.seq)))
+
+
+def live_record_id(patient: Patient, visit_code: str, oid: str) -> int | None:
+    """The id of the patient's live record of a (non-repeating) form at a visit."""
+    return db.session.scalar(select(FormRecord.id).where(
+        FormRecord.patient_id == patient.id, FormRecord.visit_code == visit_code,
+        FormRecord.form_oid == oid, FormRecord.status.in_(LIVE))
+        .order_by(FormRecord.seq, FormRecord.id).limit(1))
 
 
 def get_record(actor: Actor, patient: Patient, record_id: int) -> FormRecord:
@@ -74,6 +83,19 @@ def references(form: FormDef, patient: Patient, record: FormRecord | None) -> di
     rows = list(db.session.scalars(select(FormRecord).where(
         FormRecord.patient_id == patient.id, FormRecord.form_oid.in_(oids),
         FormRecord.status.in_(LIVE))))
+    return _references_from(form, rows, record)
+
+
+def _ref_oids(form: FormDef) -> set[str]:
+    from .expressions import REF_RE
+    return {REF_RE.fullmatch(r).group(1) for r in form.refs()}
+
+
+def _references_from(form: FormDef, rows: list[FormRecord],
+                     record: FormRecord | None) -> dict:
+    """:func:`references` computed from the patient's live records (a superset is fine)."""
+    from .expressions import REF_RE
+    wanted = form.refs()
     out: dict[str, Any] = {}
     for ref in wanted:
         m = REF_RE.fullmatch(ref)
@@ -100,27 +122,31 @@ def site_zone(patient: Patient) -> ZoneInfo:
 
 
 def evaluate(form: FormDef, patient: Patient, record: FormRecord | None, raw: dict,
-             raw_missing: dict, *, complete: bool) -> engine.Result:
+             raw_missing: dict, *, complete: bool, refs: dict | None = None
+             ) -> engine.Result:
     tz = site_zone(patient)
-    return engine.process(form, raw, raw_missing, references(form, patient, record),
+    if refs is None:
+        refs = references(form, patient, record)
+    return engine.process(form, raw, raw_missing, refs,
                           tz=tz, today=datetime.now(tz).date(), complete=complete)
 
 
-def _check_writable(actor: Actor, patient: Patient) -> None:
+def _check_writable(actor: Actor, patient: Patient, record: FormRecord | None = None
+                    ) -> None:
     access.require(actor.user, access.CRF_EDIT, patient.site_id)
     from ..signing.locks import assert_writable
-    assert_writable(patient)  # site or patient locked: refused
+    # site or patient locked, or (with a record) the form frozen: refused
+    assert_writable(patient, record)
 
 
 def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
          record_id: int | None, row_version: int | None, raw: dict, raw_missing: dict,
          complete: bool, reason: str | None) -> SaveOutcome:
     """Validate and save one submission. On any error nothing is written."""
-    _check_writable(actor, patient)
+    access.require(actor.user, access.CRF_EDIT, patient.site_id)
     rec = get_record(actor, patient, record_id) if record_id else None
+    _check_writable(actor, patient, rec)  # one look-up of the locks, the record's too
     if rec is not None:
-        from ..signing.locks import assert_writable
-        assert_writable(patient, rec)  # frozen form: refused
         form = cat.form_version(rec.form_oid, rec.form_version)
         visit_code = rec.visit_code
     else:
@@ -129,16 +155,22 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
             raise NotFound(_l("Unknown form."))
     if not visit_allows(patient, visit_code, form):
         raise NotFound(_l("This form does not belong to this visit."))
+    refs = None
     if rec is None and not form.repeating:
-        rec = db.session.scalars(select(FormRecord).where(
-            FormRecord.patient_id == patient.id, FormRecord.visit_code == visit_code,
-            FormRecord.form_oid == form.oid, FormRecord.status.in_(LIVE))).first()
-        if rec is not None:  # created by someone else since this page was opened
+        # One query for both: a live record of this form at this visit (created by
+        # someone else since this page was opened) and the records the form references.
+        rows = list(db.session.scalars(select(FormRecord).where(
+            FormRecord.patient_id == patient.id, FormRecord.status.in_(LIVE),
+            FormRecord.form_oid.in_(_ref_oids(form) | {form.oid}))))
+        rec = next((r for r in sorted(rows, key=_sort_key) if r.form_oid == form.oid
+                    and r.visit_code == visit_code), None)
+        if rec is not None:
             return _stale(rec, form, actor, patient)
+        refs = _references_from(form, rows, None)
     if rec is not None and row_version != rec.row_version:
         return _stale(rec, form, actor, patient)
 
-    result = evaluate(form, patient, rec, raw, raw_missing, complete=complete)
+    result = evaluate(form, patient, rec, raw, raw_missing, complete=complete, refs=refs)
     outcome = SaveOutcome(rec, result)
     if result.refusals:
         db.session.rollback()
@@ -161,7 +193,7 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
     new_status = "complete" if complete else ("in_progress" if rec is None or
                                               rec.status != "complete" else "complete")
     if rec is not None and not changed and new_status == rec.status:
-        outcome.saved = True
+        outcome.saved, outcome.record_id = True, rec.id
         return outcome
     if rec is not None and rec.completed_once and changed and not (reason or "").strip():
         outcome.reason_needed = True
@@ -214,16 +246,23 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
             object_id=f"{patient.pseudonym}/{visit_code}/{form.oid}#{rec.seq}",
             record_id=rec.id, item=name, old=old, new=new, reason=why))
     audit_many(actor, item_events)
-    from ..queries.services import sync_auto_queries
-    sync_auto_queries(actor, patient, rec, result.queries)
     from ..alerts.services import alerts_on_save
     from ..queries.sdv import clear_on_change
-    from ..queries.services import note_data_change
+    from ..queries.services import note_data_change, sync_auto_queries
     from ..signing.services import invalidate_on_change
-    note_data_change(actor, patient, rec, changed)      # open manual queries: answered
-    clear_on_change(actor, patient, rec, changed)       # SDV of changed items cleared
-    invalidate_on_change(actor, patient, rec, changed)  # signatures of changed data
+    # One query tells which of the record's queries, SDV marks and the patient's
+    # signatures exist; most saves have none, and skip their look-ups.
+    has = _attached(patient, rec)
+    if result.queries or has["auto"]:
+        sync_auto_queries(actor, patient, rec, result.queries)
+    if has["manual"]:
+        note_data_change(actor, patient, rec, changed)  # open manual queries: answered
+    if has["sdv"]:
+        clear_on_change(actor, patient, rec, changed)   # SDV of changed items cleared
+    if has["signature"]:
+        invalidate_on_change(actor, patient, rec, changed)  # signatures of changed data
     alerts_on_save(actor, patient, rec)                 # SAE, CRS/ICANS grade ≥ 3, death
+    record_id = rec.id
     try:
         db.session.commit()
     except StaleDataError:
@@ -231,7 +270,30 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
         fresh = db.session.get(FormRecord, rec.id)
         return _stale(fresh, form, actor, patient)
     outcome.record, outcome.saved, outcome.changed = rec, True, changed
+    outcome.record_id = record_id
     return outcome
+
+
+def _attached(patient: Patient, rec: FormRecord) -> dict[str, bool]:
+    """Whether the saved record has active automatic queries, open manual queries or
+    active SDV marks, and whether the patient has valid signatures covering its visit:
+    the conditions under which the save must look at them (one statement)."""
+    from sqlalchemy import exists, or_
+    from ..queries.models import Query, SdvMark
+    from ..queries.services import ACTIVE
+    from ..signing.models import Signature
+    row = db.session.execute(select(
+        exists().where(Query.record_id == rec.id, Query.kind == "auto",
+                       Query.status.in_(ACTIVE)).label("auto"),
+        exists().where(Query.record_id == rec.id, Query.kind == "manual",
+                       Query.status == "open").label("manual"),
+        exists().where(SdvMark.record_id == rec.id,
+                       SdvMark.cleared_at.is_(None)).label("sdv"),
+        exists().where(Signature.patient_id == patient.id, Signature.status == "valid",
+                       or_(Signature.scope == "casebook",
+                           Signature.visit_code == rec.visit_code)).label("signature"),
+    )).one()
+    return {k: bool(v) for k, v in row._mapping.items()}
 
 
 def _audit_value(value, missing):
@@ -258,9 +320,7 @@ def item_history(patient: Patient, record: FormRecord, item: str) -> list[AuditE
 
 def remove(actor: Actor, patient: Patient, record: FormRecord, reason: str) -> None:
     """Nothing is hard-deleted: a removed record keeps its data, with a reason."""
-    _check_writable(actor, patient)
-    from ..signing.locks import assert_writable
-    assert_writable(patient, record)  # frozen form: refused
+    _check_writable(actor, patient, record)  # locked, or the form frozen: refused
     if not (reason or "").strip():
         raise ServiceError(_l("Give a reason for removing this record."))
     old = record.status

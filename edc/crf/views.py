@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
                    url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -85,11 +85,10 @@ def new(pid, visit, oid):
     form = cat.current(oid)
     if form is None or not services.visit_allows(patient, visit, form):
         abort(404)
-    if not form.repeating:
-        existing = [r for r in services.patient_records(patient)
-                    if r.visit_code == visit and r.form_oid == oid]
-        if existing and request.method == "GET":
-            return redirect(url_for("crf.edit", pid=pid, rid=existing[0].id))
+    if request.method == "GET" and not form.repeating:
+        existing = services.live_record_id(patient, visit, oid)
+        if existing is not None:
+            return redirect(url_for("crf.edit", pid=pid, rid=existing))
     if request.method == "GET":
         if not access.can(current_user, access.CRF_EDIT, patient.site_id):
             abort(403)
@@ -118,6 +117,10 @@ def _save(patient, form, visit, rec):
     except ValueError:
         abort(400)
     complete = request.form.get("action") == "complete"
+    # Resolve the user's language now: after the save's commit the user row is expired,
+    # and translating the message below would load it again.
+    get_locale()
+    pid = patient.pseudonym
     out = services.save(_actor(), patient, visit, form.oid,
                         record_id=rec.id if rec else None, row_version=row_version,
                         raw=raw, raw_missing=missing, complete=complete,
@@ -136,7 +139,7 @@ def _save(patient, form, visit, rec):
         flash(_("Saved. Some values raised queries: please check them."), "warning")
     else:
         flash(_("Saved."), "success")
-    return redirect(url_for("crf.edit", pid=patient.pseudonym, rid=out.record.id))
+    return redirect(url_for("crf.edit", pid=pid, rid=out.record_id))
 
 
 @bp.route("/forms/<visit>/<oid>/derive", methods=["POST"])
