@@ -28,7 +28,7 @@ from typing import Iterator
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import access
@@ -184,11 +184,12 @@ def lock_database(actor: Actor, *, kind: str, name: str | None = None,
         cutoff = None
     if len(name) > 100:
         raise ServiceError(_l("The name is too long (100 characters at most)."))
+    from ..signing.locks import hold_all_writers
+    # wait for the writes in flight that passed their lock check, and hold new ones at
+    # their check until the lock commits (edc/signing/locks.py)
+    hold_all_writers()
     if active_lock() is not None:
         raise Conflict(_l("The database is already locked."))
-    if db.engine.dialect.name == "postgresql":
-        # wait for the eCRF saves in flight, and hold new ones until the lock commits
-        db.session.execute(text("LOCK TABLE form_record IN SHARE MODE"))
     found = blockers(cutoff)
     if not found.empty:
         db.session.rollback()
@@ -198,8 +199,7 @@ def lock_database(actor: Actor, *, kind: str, name: str | None = None,
         if not reason:
             raise ServiceError(_l("Something blocks this interim cut: give the reason to "
                                   "lock it anyway."))
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("LOCK TABLE form_record IN SHARE MODE"))
+        hold_all_writers()
     lock = DatabaseLock(kind=kind, name=name, cutoff=cutoff, status="active", active_key=1,
                         override_reason=reason if not found.empty else None,
                         blockers=dict(found.counts), locked_at=utcnow(),

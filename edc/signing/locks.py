@@ -6,11 +6,32 @@ SDV, signatures), so no route can bypass it.
 
 - a frozen form refuses changes to its data; queries, SDV and signatures go on;
 - a locked patient or site refuses everything: data, queries, SDV, signatures.
+
+No write slips in after a lock. A writer checks, then writes, then commits; a lock taken
+between its check and its commit must not let the write land after the lock. So the check
+and the taking of a lock exclude each other, on the rows a lock is about:
+
+- PostgreSQL: :func:`assert_writable` first takes ``FOR KEY SHARE`` row locks on the
+  patient's site and patient rows (and the record's, when given), then reads the lock
+  state in a new statement (READ COMMITTED: a fresh snapshot); the row locks are held
+  until the writer commits. Taking a lock takes ``FOR UPDATE`` on the same rows (every
+  site row for a database lock, :func:`hold_all_writers`) *before* it reads the lock
+  state: it waits for the writers that passed their check to commit, and writers that
+  come later wait at their check until the lock commits, then see it and are refused.
+  ``FOR KEY SHARE`` does not conflict with itself nor with ordinary updates (``FOR NO
+  KEY UPDATE``, e.g. the site's patient counter), so writers never wait for each other
+  here — only for a lock being taken.
+- SQLite: one writer at a time for the whole file, but the driver begins the write
+  transaction at the first INSERT/UPDATE/DELETE: a check (SELECTs) runs before it, so a
+  lock could commit in between. :func:`assert_writable` and the lock takers therefore
+  begin the write transaction first (a no-op UPDATE takes SQLite's RESERVED lock), then
+  read the lock state: check and write are one transaction that no other writer can
+  interleave with (others wait, up to the busy timeout).
 """
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 
 from .. import access
 from ..audit.services import Actor, record as audit
@@ -42,22 +63,96 @@ def active_locks(patient, record=None) -> list[DataLock]:
                                    .order_by(DataLock.id)))
 
 
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _sqlite_begin_write() -> None:
+    """Begin the SQLite write transaction now (RESERVED lock): matches no row."""
+    db.session.execute(text("UPDATE audit_head SET seq = seq WHERE 0 = 1"))
+
+
+def _hold_for_write(patient=None, record=None, site_id: int | None = None) -> None:
+    """A writer, before it reads the lock state: no lock on these rows can be taken until
+    it commits or rolls back (see the module's docstring)."""
+    dialect = _dialect()
+    if dialect == "postgresql":
+        from ..patients.models import Patient
+        from ..sites.models import Site
+        if patient is None:
+            q = select(Site.id).where(Site.id == site_id)
+        else:
+            q = select(Site.id, Patient.id).join(Patient, Patient.site_id == Site.id) \
+                .where(Patient.id == patient.id)
+            if record is not None and record.id is not None:
+                from ..crf.models import FormRecord
+                q = q.add_columns(FormRecord.id).join(
+                    FormRecord, FormRecord.patient_id == Patient.id).where(
+                    FormRecord.id == record.id)
+        db.session.execute(q.with_for_update(read=True, key_share=True)).all()
+    elif dialect == "sqlite":
+        _sqlite_begin_write()
+
+
+def _exclude_writers(*, site=None, patient=None, record=None) -> None:
+    """Taking a lock, before reading the lock state: wait for the writers of these rows
+    that passed their check, and hold new ones at their check until this lock commits."""
+    dialect = _dialect()
+    if dialect == "postgresql":
+        from ..crf.models import FormRecord
+        from ..patients.models import Patient
+        from ..sites.models import Site
+        for model, obj in ((Site, site), (Patient, patient), (FormRecord, record)):
+            if obj is not None:
+                db.session.execute(select(model.id).where(model.id == obj.id)
+                                   .with_for_update()).all()
+    elif dialect == "sqlite":
+        _sqlite_begin_write()
+
+
+def hold_all_writers() -> None:
+    """Taking a database lock: exclude the writers of every site (edc.exports), and on
+    PostgreSQL also any writer of form records that would not check (table SHARE lock,
+    taken after the row locks: writers that checked hold a site row lock first)."""
+    dialect = _dialect()
+    if dialect == "postgresql":
+        from ..sites.models import Site
+        db.session.execute(select(Site.id).order_by(Site.id).with_for_update()).all()
+        db.session.execute(text("LOCK TABLE form_record IN SHARE MODE"))
+    elif dialect == "sqlite":
+        _sqlite_begin_write()
+
+
 def assert_writable(patient, record=None) -> None:
     """Refuse (Locked, a translated message) if the site or the patient is locked, or the
-    record, when given, is frozen; and everything while a database lock is in force."""
+    record, when given, is frozen; and everything while a database lock is in force.
+
+    Call it in the transaction that writes, before writing: until that transaction ends,
+    no lock on this patient (its site, the record) can be taken (module docstring)."""
+    _hold_for_write(patient, record)
+    from sqlalchemy import literal
+
+    from ..exports.models import DatabaseLock
     from ..exports.services import database_lock_message
-    db_locked = database_lock_message()
-    if db_locked is not None:
-        raise Locked(db_locked)
-    locks = active_locks(patient, record)
+    # One statement for the database lock and the site/patient/form locks (every save).
+    conds = [and_(DataLock.scope == "site", DataLock.site_id == patient.site_id),
+             and_(DataLock.scope == "patient", DataLock.patient_id == patient.id)]
+    if record is not None and record.id is not None:
+        conds.append(and_(DataLock.scope == "form", DataLock.record_id == record.id))
+    scopes = set(db.session.scalars(
+        select(DataLock.scope).where(DataLock.active.is_(True), or_(*conds)).union_all(
+            select(literal("database")).where(DatabaseLock.active_key == 1))))
+    if "database" in scopes:
+        raise Locked(database_lock_message())
     for scope, message in (("site", LOCKED_SITE), ("patient", LOCKED_PATIENT),
                            ("form", FROZEN_FORM)):
-        if any(lk.scope == scope for lk in locks):
+        if scope in scopes:
             raise Locked(message)
 
 
 def assert_site_writable(site_id: int) -> None:
     """For writes that concern a site but no existing patient yet (registration)."""
+    _hold_for_write(site_id=site_id)
     from ..exports.services import database_lock_message
     db_locked = database_lock_message()
     if db_locked is not None:
@@ -102,6 +197,7 @@ def freeze_form(actor: Actor, patient, record, reason: str | None = None) -> Dat
     if record.patient_id != patient.id or record.status == "removed":
         raise NotFound(_l("Record not found."))
     access.require(actor.user, access.LOCK, patient.site_id)
+    _exclude_writers(record=record)
     if any(lk.scope == "form" for lk in active_locks(patient, record)):
         raise Conflict(_l("This form is already frozen."))
     return _new_lock(actor, "form", patient.site, patient=patient, record=record,
@@ -112,6 +208,7 @@ def freeze_form(actor: Actor, patient, record, reason: str | None = None) -> Dat
 
 def lock_patient(actor: Actor, patient, reason: str | None = None) -> DataLock:
     access.require(actor.user, access.LOCK, patient.site_id)
+    _exclude_writers(patient=patient)
     if any(lk.scope == "patient" for lk in active_locks(patient)):
         raise Conflict(_l("This patient is already locked."))
     return _new_lock(actor, "patient", patient.site, patient=patient, reason=reason,
@@ -120,6 +217,7 @@ def lock_patient(actor: Actor, patient, reason: str | None = None) -> DataLock:
 
 def lock_site(actor: Actor, site, reason: str | None = None) -> DataLock:
     access.require(actor.user, access.LOCK, site.id)
+    _exclude_writers(site=site)
     if db.session.scalars(select(DataLock.id).where(
             DataLock.scope == "site", DataLock.site_id == site.id,
             DataLock.active.is_(True))).first() is not None:
