@@ -74,7 +74,7 @@ LINK_PERMISSIONS = {
     "exports.index": (access.SNAPSHOT_VIEW, access.WORKING_EXPORT),
     "exports.lock": access.LOCK,
     "main.home": None,
-    "auth.change_password": None,
+    "auth.change_password": None,  # nosec B105 (an endpoint name, no password)
     "auth.mfa": None,
     "api_tokens.tokens": None,
 }
