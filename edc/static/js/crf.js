@@ -222,6 +222,10 @@
     document.addEventListener("DOMContentLoaded", function () {
       var f = document.getElementById("crf-form");
       if (f) setup(f);
+      // After a refused save, keyboard and screen-reader users start at the error
+      // summary (its links lead to the fields in error).
+      var summary = document.getElementById("form-errors") || document.getElementById("stale");
+      if (summary) window.addEventListener("load", function () { summary.focus(); });
     });
   }
   if (typeof module !== "undefined") module.exports = { evaluate: evaluate, truthy: truthy };
