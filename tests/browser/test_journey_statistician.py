@@ -80,6 +80,12 @@ def test_statistician_journey(app, locked_snapshot, new_page, browser_login, sho
     link.click()
     page.wait_for_load_state()
     expect(page.locator("#files")).to_be_visible()
+    command = page.locator("main p.hint code")
+    expect(command.first).to_have_text("flask --app edc export verify DIRECTORY")
+    if lang == "ar":   # the command line and the lock's name read left to right
+        assert_reads_left_to_right(command.nth(1), "--public-key FILE")
+        assert_reads_left_to_right(page.locator("dd bdi", has_text="Data_Manager"),
+                                   "Data_Manager ES01")
     shots(page, "snapshot")
 
     with page.expect_download() as dl:
