@@ -110,15 +110,29 @@ class FormDef:
     source: str
     path: str
 
+    # A definition never changes once loaded: what every request derives from it is
+    # computed once (stored in the instance's __dict__, which a frozen dataclass allows).
+    def _memo(self, key: str, compute):
+        try:
+            return self.__dict__[key]
+        except KeyError:
+            value = self.__dict__[key] = compute()
+            return value
+
     @property
     def entered(self) -> list[ItemDef]:
-        return [i for i in self.items.values() if not i.derived]
+        return list(self._memo("_entered", lambda: tuple(
+            i for i in self.items.values() if not i.derived)))
 
     @property
     def derived(self) -> list[ItemDef]:
-        return [i for i in self.items.values() if i.derived]
+        return list(self._memo("_derived", lambda: tuple(
+            i for i in self.items.values() if i.derived)))
 
     def refs(self) -> set[str]:
+        return set(self._memo("_refs", lambda: frozenset(self._refs())))
+
+    def _refs(self) -> set[str]:
         out: set[str] = set()
         for i in self.items.values():
             if i.show_tree:

@@ -71,6 +71,22 @@ def _field(item: ItemDef):
 
 
 def form_class(form: FormDef) -> type[Form]:
+    """The WTForms class of a definition in the current language (built once per
+    definition and language: a class holds no request state)."""
+    from flask_babel import get_locale
+    key = (form.oid, form.version, form.content_hash, str(get_locale()))
+    cls = _CLASSES.get(key)
+    if cls is None:
+        if len(_CLASSES) > 512:
+            _CLASSES.clear()
+        cls = _CLASSES[key] = _form_class(form)
+    return cls
+
+
+_CLASSES: dict[tuple, type[Form]] = {}
+
+
+def _form_class(form: FormDef) -> type[Form]:
     attrs = {}
     for item in form.entered:
         attrs[item.name] = _field(item)

@@ -90,8 +90,12 @@ def _chunks(ids):
         yield ids[i:i + CHUNK]
 
 
-def record_states(records) -> dict[int, FormState]:
-    """``{record id: FormState}`` for live records (FormRecord objects)."""
+def record_states(records, open_counts: dict[int, int] | None = None
+                  ) -> dict[int, FormState]:
+    """``{record id: FormState}`` for live records (FormRecord objects).
+
+    ``open_counts``: the active queries per record (queries.services.open_counts) when
+    the caller already has them, for all of these records."""
     from ..exports.services import database_lock_message
     from ..queries.models import Query, SdvMark
     from ..queries.sdv import record_verified
@@ -109,10 +113,13 @@ def record_states(records) -> dict[int, FormState]:
 
     queried: set[int] = set()
     active_marks: dict[int, dict] = {}
+    if open_counts is not None:
+        queried.update(rid for rid, n in open_counts.items() if n)
     for chunk in _chunks(rids):
-        queried.update(db.session.scalars(
-            select(Query.record_id).where(Query.record_id.in_(chunk),
-                                          Query.status.in_(ACTIVE)).distinct()))
+        if open_counts is None:
+            queried.update(db.session.scalars(
+                select(Query.record_id).where(Query.record_id.in_(chunk),
+                                              Query.status.in_(ACTIVE)).distinct()))
         for rid, item in db.session.execute(
                 select(SdvMark.record_id, SdvMark.item).where(
                     SdvMark.record_id.in_(chunk), SdvMark.cleared_at.is_(None))):

@@ -130,11 +130,12 @@ class PatientPanel:
     can_lock: bool
 
 
-def patient_panel(user, patient, visits) -> PatientPanel:
-    """``visits``: the patient's timeline (VisitStatus list) as the page shows it."""
+def patient_panel(user, patient, visits, records=None) -> PatientPanel:
+    """``visits``: the patient's timeline (VisitStatus list) as the page shows it;
+    ``records``: the patient's live records when the page already loaded them."""
     sigs = signing.patient_signatures(patient)
     shown = {k: signing.latest(v) for k, v in sigs.items()}
-    recs = signing.scope_records(patient, None)
+    recs = records if records is not None else signing.scope_records(patient, None)
     prog = sdv.Progress()
     marks = sdv.marks([r.id for r in recs if r.status == "complete"])
     for r in recs:

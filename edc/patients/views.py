@@ -84,6 +84,7 @@ def show(pid):
     from ..queries.services import open_counts
     from ..schedule import services as schedule
     records = schedule.records_by_patient([patient.id])[patient.id]
+    g.live_records = {patient.id: records}  # for the monitoring panel: not loaded again
     visits = schedule.patient_timeline(patient, records)
     by_key: dict = {}
     for r in records:
@@ -93,14 +94,16 @@ def show(pid):
                          key=lambda c: int(c[3:]))
     blockers = services.enrolment_blockers(patient, records) \
         if patient.status == "screening" else []
+    counts = open_counts([r.id for r in records])
     return render_template("patients/show.html", patient=patient, identifiers=idents,
                            blockers=blockers,
                            summary=schedule.patient_summary(patient, records),
                            visits=visits, by_key=by_key, schedule=sched,
                            unscheduled=unscheduled,
                            next_unscheduled=f"UNS{len(unscheduled) + 1}",
-                           query_counts=open_counts([r.id for r in records]),
-                           form_states=record_states(records), slot_state=slot_state)
+                           query_counts=counts,
+                           form_states=record_states(records, open_counts=counts),
+                           slot_state=slot_state)
 
 
 @bp.route("/<pid>/enrol", methods=["POST"])
