@@ -53,6 +53,21 @@ def _http_error(e: HTTPException):
     return _error(e.code or 500, CODES.get(e.code, "error"), e.description or e.name)
 
 
+@bp.before_app_request
+def _routing_errors():
+    """An unknown path or a wrong method under /api/ is refused by the URL map before the
+    blueprint is known, so its own error handlers never see it: answer in JSON here."""
+    e = request.routing_exception
+    if e is None or not (request.path == "/api" or request.path.startswith("/api/")) or \
+            getattr(e, "code", None) not in (404, 405):
+        return None
+    from ..web import ERROR_TEXTS
+    resp = _error(e.code, CODES[e.code], ERROR_TEXTS[e.code])
+    if e.code == 405 and getattr(e, "valid_methods", None):
+        resp.headers["Allow"] = ", ".join(e.valid_methods)
+    return resp
+
+
 @bp.before_request
 def _authenticate():
     if request.endpoint in ("api.openapi", "api.not_found"):
@@ -61,6 +76,9 @@ def _authenticate():
     if user is None:
         return _error(401, "unauthorized", services.BAD_TOKEN)
     g.api_user = user
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        # names nothing (and PostgreSQL refuses NUL in text parameters)
+        return _error(404, "not_found", _l("There is nothing here."))
     return None
 
 
@@ -76,6 +94,11 @@ def _user():
 
 def _actor() -> Actor:
     return Actor.of(_user(), request.remote_addr)
+
+
+def _db_int(n: int) -> bool:
+    """An id the database can hold (a larger one is not an error: it names nothing)."""
+    return 1 <= n <= 2**31 - 1
 
 
 def _dump(schema_cls, data) -> Response:
@@ -241,7 +264,7 @@ def record(pid, rid):
     from ..crf.models import FormRecord
     from ..crf.services import LIVE
     p = access.get_patient(db.session, _user(), pid, access.CRF_VIEW)
-    rec = db.session.get(FormRecord, rid)
+    rec = db.session.get(FormRecord, rid) if _db_int(rid) else None
     if rec is None or rec.patient_id != p.id or rec.status not in LIVE:
         raise NotFound(_l("Record not found."))
     return _dump(schemas.RecordSchema, _record_dicts(p, [rec])[0])
@@ -263,14 +286,17 @@ def tokens():
         else:
             form = TokenForm(formdata=None)
     from ..db import utcnow
+    status = 422 if request.method == "POST" and new_token is None else 200
     return render_template("api/tokens.html", form=form, new_token=new_token,
                            tokens=services.list_tokens(current_user), now=utcnow(),
-                           revoke_form=TokenForm(formdata=None))
+                           revoke_form=TokenForm(formdata=None)), status
 
 
 @tokens_bp.route("/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke(token_id):
+    if not _db_int(token_id):
+        raise NotFound(_l("Token not found."))
     services.revoke(Actor.of(current_user, request.remote_addr), token_id)
     flash(_("The token is revoked: it no longer works."), "success")
     return redirect(url_for("api_tokens.tokens"))
