@@ -54,7 +54,11 @@ def init_security(app: Flask) -> None:
                     "for too long. Please log in again."), "warning")
             return redirect(url_for("auth.login", next=request.full_path
                                     if request.method == "GET" else None))
-        session["seen_at"] = now
+        if now - seen_at >= 30:
+            # Not on every request: the cookie would change with each one, and a
+            # background request (the eCRF's live derivation) answered after a form's POST
+            # would put back the session without that POST's flash message.
+            session["seen_at"] = now
         return None
 
     @app.after_request
