@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import (IntegerConverter, PathConverter, UnicodeConverter,
+                              ValidationError)
 
 from . import access, i18n
 from .errors import Forbidden, NotFound, ServiceError
@@ -70,7 +72,40 @@ def error_page(code: int, message=None):
                            message=message or ERROR_TEXTS.get(code, "")), code
 
 
+class _DbIntConverter(IntegerConverter):
+    """A path integer that fits a database INTEGER; a larger one names nothing (404)
+    instead of reaching the database (PostgreSQL: "integer out of range")."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class _NoNulMixin:
+    """Path text with a NUL names nothing (404); PostgreSQL refuses NUL in parameters."""
+
+    def to_python(self, value):
+        if "\x00" in value:
+            raise ValidationError()
+        return super().to_python(value)
+
+
+class _TextConverter(_NoNulMixin, UnicodeConverter):
+    pass
+
+
+class _PathConverter(_NoNulMixin, PathConverter):
+    pass
+
+
+def register_converters(app: Flask) -> None:
+    """Before any route is added: every view's path parameters are bounded once, here."""
+    app.url_map.converters.update(int=_DbIntConverter, default=_TextConverter,
+                                  string=_TextConverter, path=_PathConverter)
+
+
 def register_web(app: Flask) -> None:
+    register_converters(app)
     from .auth.views import bp as auth_bp
     from .main_views import bp as main_bp
     from .patients.views import bp as patients_bp
