@@ -16,8 +16,7 @@ query per kind).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from .. import access
 from ..crf import catalog as cat
@@ -25,7 +24,7 @@ from ..crf.record_status import FormState, record_states, slot_state
 from ..extensions import db
 from ..patients.models import Patient
 from .definitions import timeline
-from .services import records_by_patient
+from .services import records_by_patient, site_today
 
 ACTIVE_PATIENTS = ("screening", "enrolled")
 DAYS = 7
@@ -48,12 +47,6 @@ class DueRow:
     @property
     def days_late(self) -> int:
         return (self.today - self.latest).days if self.kind == "overdue" else 0
-
-
-def site_today(site, now: datetime | None = None) -> date:
-    """The calendar date now at the site (``now``: an aware datetime, default: now)."""
-    now = now or datetime.now(timezone.utc)
-    return now.astimezone(ZoneInfo(site.timezone)).date()
 
 
 def due_this_week(user, *, now: datetime | None = None, days: int = DAYS,

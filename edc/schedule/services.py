@@ -1,7 +1,8 @@
 """Timelines of patients and the overdue forms of a site."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -24,14 +25,23 @@ def records_by_patient(patient_ids: list[int]) -> dict[int, list[FormRecord]]:
     return out
 
 
+def site_today(site, now: datetime | None = None) -> date:
+    """The calendar date now at the site (``now``: an aware datetime, default: now)."""
+    now = now or datetime.now(timezone.utc)
+    return now.astimezone(ZoneInfo(site.timezone)).date()
+
+
 def patient_timeline(patient: Patient, records: list[FormRecord], today: date | None = None):
-    return timeline(cat.catalog().schedule, patient, records, today or date.today())
+    """Visit statuses as of ``today``, by default the date now at the patient's site."""
+    return timeline(cat.catalog().schedule, patient, records,
+                    today or site_today(patient.site))
 
 
 def site_overdue(site_id: int, patients: list[Patient], today: date | None = None) -> list:
     """(patient, visit status, form status) for required forms of visits past their window
     that are not complete, and forms entered outside their visit's window."""
-    today = today or date.today()
+    if today is None:  # the date now at the site, not the server's
+        today = site_today(patients[0].site) if patients else date.today()
     recs = records_by_patient([p.id for p in patients])
     rows = []
     for p in patients:
