@@ -15,10 +15,6 @@ from edc.extensions import db as _db
 TODAY = date.today()
 
 
-def days_ago(n: int) -> str:
-    return (TODAY - timedelta(days=n)).isoformat()
-
-
 # ------------------------------------------------------------------ filling eCRFs
 FILL_JS = """([values]) => {
   const form = document.getElementById("crf-form");
