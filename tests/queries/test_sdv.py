@@ -25,11 +25,13 @@ def test_verify_whole_form_then_change_clears_visibly(app, logged_in, dm_record)
     mon, inv = logged_in("monitor"), logged_in("investigator")
     url = f"/patients/{pid}/records/{rid}"
     assert 'id="sdv-whole"' in mon.get(url).get_data(as_text=True)
+    assert 'id="sdv-items"' in mon.get(url).get_data(as_text=True)
     assert 'id="sdv-whole"' not in inv.get(url).get_data(as_text=True)
     r = post(mon, f"/queries/sdv/{pid}/{rid}", {"whole": "1", "next": url})
     assert r.status_code == 302
     html = mon.get(url).get_data(as_text=True)
     assert "Form verified against source" in html and "sdv-marker verified" in html
+    assert 'id="sdv-items"' not in html  # nothing left to pick: no empty box
     with app.app_context():
         assert sdv.record_verified(record(rid), sdv.marks([rid])[rid])
         per_site, per_patient = sdv.progress([patient(pid).site_id])
