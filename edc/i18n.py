@@ -8,7 +8,9 @@ from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
-from .i18n_digits import normalise_number, to_ascii_digits  # noqa: F401  (re-exported)
+from babel.numbers import get_decimal_symbol
+
+from .i18n_digits import local_decimal, normalise_number, to_ascii_digits  # noqa: F401
 
 RTL_LANGUAGES = {"ar"}
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "it": "Italiano", "ar": "العربية"}
@@ -59,3 +61,10 @@ def show_date(d: date | str | None) -> str:
     if isinstance(d, str):
         d = date.fromisoformat(d)
     return format_date(d, "medium")
+
+
+def show_number(value) -> str:
+    """A stored decimal shown with the current language's decimal sign (see
+    ``i18n_digits.local_decimal``); inputs accept either sign (``normalise_number``)."""
+    sign = get_decimal_symbol(str(get_locale() or "en"), numbering_system="latn")
+    return local_decimal(str(value), sign)

@@ -13,6 +13,13 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_TABLE)
 
 
+def local_decimal(text: str, decimal_sign: str) -> str:
+    """A stored ASCII number as read in a language: ``"1.000"`` → ``"1,000"`` where the
+    decimal sign is a comma (Italian, Spanish), so a dose of one is never read as a
+    thousand. Digits and precision are kept; no grouping sign is ever added."""
+    return text.replace(".", decimal_sign) if decimal_sign != "." else text
+
+
 def normalise_number(text: str) -> str:
     """ASCII digits, no spaces, decimal comma → point (``"٣٨٫٥"``, ``"38,5"`` → ``"38.5"``)."""
     t = to_ascii_digits(text).strip().replace("\u00a0", "").replace(" ", "")

@@ -170,6 +170,9 @@ def _display(item, value):
     if item.codelist:
         label = item.label_of(value)
         return _(label) if label else str(value)
+    if item.type == "decimal":
+        from ..i18n import show_number
+        return show_number(value)
     return str(value)
 
 
@@ -202,7 +205,7 @@ def query_text(q) -> str:
     return q.message
 
 
-def audit_value(v) -> str:
+def audit_value(v, item=None) -> str:
     if v is None:
         return "—"
     if isinstance(v, dict) and "missing" in v:
@@ -211,6 +214,9 @@ def audit_value(v) -> str:
         return _("Yes") if v else _("No")
     if isinstance(v, list):
         return ", ".join(str(x) for x in v)
+    if item is not None and item.type == "decimal":
+        from ..i18n import show_number
+        return show_number(v)
     return str(v)
 
 

@@ -80,7 +80,10 @@ def value_text(item: ItemDef, value: Any, tz: ZoneInfo) -> str:
                                                         else [value]))
     if item.codelist:
         return choice_text(item, value)
-    if t in ("integer", "decimal"):
+    if t == "decimal":
+        from ..i18n import show_number
+        return number_text(show_number(value), item.unit)
+    if t == "integer":
         return number_text(value, item.unit)
     if t == "date":
         return ltr(value)
