@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from helpers import email_for, register_patient
 from sqlalchemy import select
 
 from edc.extensions import db as _db
+
+pytestmark = pytest.mark.browser
 
 FOCUS_JS = """() => {
   const bg = (el) => {   // the colour around the element: its first opaque ancestor's
@@ -36,7 +39,8 @@ FOCUS_JS = """() => {
           text: (e.innerText || e.value || '').slice(0, 40),
           fv: e.matches(':focus-visible'), outline: s.outlineStyle + ' ' + s.outlineWidth
           + ' ' + s.outlineColor, ow: parseFloat(s.outlineWidth) || 0,
-          ostyle: s.outlineStyle, shadow: s.boxShadow, ocolor: s.outlineColor, bg: bg(e), top: r.top + scrollY,
+          ostyle: s.outlineStyle, shadow: s.boxShadow, ocolor: s.outlineColor, bg: bg(e),
+          top: r.top + scrollY,
           left: r.left, right: r.right, inMain: !!e.closest('main'),
           inForm: !!e.closest('#crf-form'), visible: r.width > 0 && r.height > 0
           && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth};

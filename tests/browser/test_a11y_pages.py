@@ -31,6 +31,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from a11y_data import seed
 from axe_playwright_python.sync_playwright import Axe
 from helpers import PASSWORD, email_for
@@ -46,6 +47,7 @@ BLANK_FORMS = [("SCR", "ELIG"), ("SCR", "IC"), ("SCR", "DM"), ("SCR", "MH"), ("A
                ("LOG", "EOS")]
 
 _axe = Axe()
+pytestmark = pytest.mark.browser
 
 
 class Checker:
@@ -138,6 +140,7 @@ def _pages(check: Checker, lang: str, d, new_page, login) -> None:
     check(page, "alerts inbox", "/alerts/")
     check(page, "help", "/help")
     if types:
+        check(page, "help for monitors", "/help/monitor")
         check(page, "item history",
               f"/patients/{d.pid}/records/{d.dm_record}/history/WEIGHT")
         check(page, "register patient", "/patients/register")

@@ -22,6 +22,8 @@ from mon_support import APH, DM, actor, patient, record, save
 
 from edc.extensions import db as _db
 
+pytestmark = pytest.mark.browser
+
 W, H = 768, 1024
 
 MEASURE_JS = """() => {
