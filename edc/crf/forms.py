@@ -44,6 +44,15 @@ class _Select(SelectField):
         pass
 
 
+class _Decimal(StringField):
+    """A decimal shown with the language's decimal sign ("1,000" in Italian and Spanish);
+    the engine accepts either sign back (i18n_digits.normalise_number)."""
+
+    def _value(self):
+        from ..i18n import show_number
+        return show_number(self.data) if self.data not in (None, "") else ""
+
+
 def _field(item: ItemDef):
     label = _(item.label)
 
@@ -52,7 +61,7 @@ def _field(item: ItemDef):
             return TextAreaField(label, render_kw={"maxlength": item.max_length, "rows": 3})
         return StringField(label, render_kw={"maxlength": item.max_length})
     if item.type in ("integer", "decimal"):
-        return StringField(label, render_kw={
+        return (_Decimal if item.type == "decimal" else StringField)(label, render_kw={
             "inputmode": "numeric" if item.type == "integer" else "decimal",
             "dir": "ltr", "autocomplete": "off", "class": "num"})
     if item.type == "date":

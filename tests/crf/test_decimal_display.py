@@ -27,6 +27,8 @@ def test_decimals_shown_in_the_language(app, logged_in, lang, weight, bsa):
     with app.app_context():
         from edc.extensions import db
         rid = db.session.scalars(select(FormRecord.id)).one()
+    form = c.get(f"/patients/{pid}/records/{rid}").get_data(as_text=True)
+    assert f'value="{weight}"' in form                # the input, as the user reads it
     history = c.get(f"/patients/{pid}/records/{rid}/history/WEIGHT").get_data(as_text=True)
     assert f"<bdi>{weight}</bdi>" in history
     live = post(c, f"/patients/{pid}/forms/SCR/DM/derive", DM).get_json()
