@@ -101,9 +101,10 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def world(app):
-    """Sites ES01 and IT01 (and LB01, JO01) with one user per role per site."""
+_WORLD_ROWS: list | None = None  # the world's rows, built once through the services
+
+
+def _build_world(app) -> None:
     from edc.audit.services import Actor
     from edc.auth import services as auth
     from edc.sites import services as sites
@@ -117,6 +118,54 @@ def world(app):
                                  actor)
                 auth.grant(email_for(role, code), code, role, actor)
         _db.session.remove()
+
+
+def _only_audit_head(conn) -> bool:
+    from sqlalchemy import func, select
+    return all(conn.execute(select(func.count()).select_from(t)).scalar() == 0
+               for t in _db.metadata.sorted_tables if t.name != "audit_head")
+
+
+def _restore_world(app, rows) -> None:
+    """The rows the services wrote (sites with their wrapped keys, users, memberships,
+    their audit events and the chain head), inserted as they were: the same database the
+    services would leave, in a fraction of the time (argon2, zxcvbn, key wrapping, ~40
+    audit rows) — the world fixture is used by most tests."""
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table, data in rows:
+                if table.name == "audit_head":
+                    conn.execute(table.update().values(**{k: v for k, v in data[0].items()
+                                                          if k != "id"})
+                                 .where(table.c.id == data[0]["id"]))
+                else:
+                    conn.execute(table.insert(), data)
+            if conn.dialect.name == "postgresql":
+                for table, data in rows:
+                    pk = list(table.primary_key.columns)
+                    if len(pk) == 1 and isinstance(data[0].get(pk[0].name), int):
+                        conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, :c), :v)"),
+                                     {"t": table.name, "c": pk[0].name,
+                                      "v": max(r[pk[0].name] for r in data)})
+
+
+@pytest.fixture
+def world(app):
+    """Sites ES01 and IT01 (and LB01, JO01) with one user per role per site."""
+    global _WORLD_ROWS
+    with app.app_context():
+        with _db.engine.connect() as conn:
+            empty = _only_audit_head(conn)
+    if _WORLD_ROWS is not None and empty:
+        _restore_world(app, _WORLD_ROWS)
+    else:
+        _build_world(app)
+        if empty:  # built on an empty database: keep its rows for the next tests
+            with app.app_context(), _db.engine.connect() as conn:
+                _WORLD_ROWS = [(t, [dict(r._mapping) for r in conn.execute(t.select())])
+                               for t in _db.metadata.sorted_tables]
+                _WORLD_ROWS = [(t, d) for t, d in _WORLD_ROWS if d]
     return SimpleNamespace(email=email_for, password=PASSWORD)
 
 
