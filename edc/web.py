@@ -1,7 +1,7 @@
 """Web wiring: blueprints, log-in loader, current site, error pages, template helpers."""
 from __future__ import annotations
 
-from flask import Flask, abort, g, render_template, request, session
+from flask import Flask, abort, flash, g, redirect, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -65,6 +65,16 @@ def current_site():
         if s.id == chosen:
             return s
     return sites[0]
+
+
+def refused(e: ServiceError, back: str):
+    """A refusal the user can act on (status 400): nothing is kept, the message is shown
+    where they came from. Any other refusal (403, 404, 409) goes on to its error page."""
+    if e.status != 400:
+        raise e
+    db.session.rollback()
+    flash(str(e), "error")
+    return redirect(back)
 
 
 def error_page(code: int, message=None):

@@ -1,7 +1,7 @@
 """The monitor dashboard, and the monitoring panels of record and patient pages."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template
+from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from .. import access
@@ -18,10 +18,9 @@ def _panels():
     return {
         "record_panel": lambda patient, rec, queries=None: services.record_panel(
             current_user, patient, rec, queries),
-        # the patient page leaves its live records in g.live_records (not loaded twice)
-        "patient_panel": lambda patient, visits: services.patient_panel(
-            current_user, patient, visits,
-            (g.get("live_records") or {}).get(patient.id)),
+        # the patient page hands over the live records it loaded (not loaded twice)
+        "patient_panel": lambda patient, visits, records=None: services.patient_panel(
+            current_user, patient, visits, records),
     }
 
 

@@ -6,6 +6,7 @@ from .. import access
 from ..audit.services import Actor
 from ..errors import ServiceError
 from ..extensions import db
+from ..web import refused
 from . import services
 from .forms import LookupForm, RegisterForm
 
@@ -84,7 +85,6 @@ def show(pid):
     from ..queries.services import open_counts
     from ..schedule import services as schedule
     records = schedule.records_by_patient([patient.id])[patient.id]
-    g.live_records = {patient.id: records}  # for the monitoring panel: not loaded again
     visits = schedule.patient_timeline(patient, records)
     by_key: dict = {}
     for r in records:
@@ -98,7 +98,7 @@ def show(pid):
     return render_template("patients/show.html", patient=patient, identifiers=idents,
                            blockers=blockers,
                            summary=schedule.patient_summary(patient, records),
-                           visits=visits, by_key=by_key, schedule=sched,
+                           visits=visits, records=records, by_key=by_key, schedule=sched,
                            unscheduled=unscheduled,
                            next_unscheduled=f"UNS{len(unscheduled) + 1}",
                            query_counts=counts,
@@ -119,9 +119,6 @@ def enrol(pid):
         services.enrol(_actor(), patient, records,
                        datetime.now(ZoneInfo(patient.site.timezone)).date())
     except ServiceError as e:
-        if e.status != 400:
-            raise
-        flash(str(e), "error")
-    else:
-        flash(_("Patient enrolled."), "success")
+        return refused(e, url_for("patients.show", pid=patient.pseudonym))
+    flash(_("Patient enrolled."), "success")
     return redirect(url_for("patients.show", pid=patient.pseudonym))

@@ -16,6 +16,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..patients.models import Patient
 from ..sites.models import Site
+from ..web import refused
 from . import sdv, services
 from .models import QUERY_STATES
 
@@ -136,11 +137,7 @@ def act(qid, action):
     try:
         services.transition(_actor(), patient, q, action, request.form.get("text"))
     except ServiceError as e:
-        if e.status != 400:
-            raise
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(back)
+        return refused(e, back)
     flash(_(DONE[action]), "success")
     return redirect(back)
 
@@ -155,11 +152,7 @@ def raise_query(pid, rid):
         q = services.raise_query(_actor(), patient, rec, request.form.get("item", ""),
                                  request.form.get("text"))
     except ServiceError as e:
-        if e.status != 400:
-            raise
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(back)
+        return refused(e, back)
     flash(_("Query raised."), "success")
     return redirect(back + f"#f-{q.item}" if "#" not in back else back)
 
@@ -174,11 +167,7 @@ def verify(pid, rid):
     try:
         n = sdv.verify(_actor(), patient, rec, items)
     except ServiceError as e:
-        if e.status != 400:
-            raise
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(back)
+        return refused(e, back)
     flash(_("Verified against source: %(n)d items.", n=n), "success")
     return redirect(back)
 
