@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -36,11 +36,16 @@ def form_version(oid: str, version: int) -> FormDef:
     return _from_source(row.source)
 
 
+_REGISTERED_HASH = select(FormVersion.__table__.c.content_hash).where(
+    FormVersion.__table__.c.oid == bindparam("oid"),
+    FormVersion.__table__.c.version == bindparam("version"))
+
+
 def ensure_registered(form: FormDef) -> None:
     """Store the definition of the version records are being entered with (once)."""
-    row = db.session.scalars(select(FormVersion).filter_by(oid=form.oid,
-                                                           version=form.version)).first()
-    if row is None:
+    stored = db.session.connection().execute(
+        _REGISTERED_HASH, {"oid": form.oid, "version": form.version}).scalar()
+    if stored is None:
         # Two first saves of a form version may race: the loser re-reads the winner's row.
         try:
             with db.session.begin_nested():
@@ -49,9 +54,9 @@ def ensure_registered(form: FormDef) -> None:
                                            source=form.source))
             return
         except IntegrityError:
-            row = db.session.scalars(select(FormVersion).filter_by(
-                oid=form.oid, version=form.version)).one()
-    if row.content_hash != form.content_hash:
+            stored = db.session.scalars(select(FormVersion).filter_by(
+                oid=form.oid, version=form.version)).one().content_hash
+    if stored != form.content_hash:
         raise RuntimeError(f"{form.oid}: the definition changed without a version bump "
                            f"(run flask --app edc forms check)")
 

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import access
@@ -75,15 +75,28 @@ def _sort_key(r: FormRecord):
 
 def references(form: FormDef, patient: Patient, record: FormRecord | None) -> dict:
     """Values of the patient's other records that the form references (@FORM…)."""
-    from .expressions import REF_RE
-    wanted = form.refs()
-    if not wanted:
+    oids = _ref_oids(form)
+    if not oids:
         return {}
-    oids = {REF_RE.fullmatch(r).group(1) for r in wanted}
-    rows = list(db.session.scalars(select(FormRecord).where(
-        FormRecord.patient_id == patient.id, FormRecord.form_oid.in_(oids),
-        FormRecord.status.in_(LIVE))))
-    return _references_from(form, rows, record)
+    return _references_from(form, _live_rows(patient.id, oids), record)
+
+
+_T = FormRecord.__table__
+# The columns references and the new-record check need, as plain rows (Core, on the
+# session's connection: no ORM objects to build for a look-up done on every save).
+_LIVE_ROWS = select(_T.c.id, _T.c.form_oid, _T.c.visit_code, _T.c.seq, _T.c.updated_at,
+                    _T.c["values"]).where(
+    _T.c.patient_id == bindparam("pid"), _T.c.status.in_(LIVE),
+    _T.c.form_oid.in_(bindparam("oids", expanding=True)))
+_MAX_SEQ = select(func.max(_T.c.seq)).where(
+    _T.c.patient_id == bindparam("pid"), _T.c.visit_code == bindparam("visit"),
+    _T.c.form_oid == bindparam("oid"))
+
+
+def _live_rows(patient_id: int, oids) -> list:
+    db.session.flush()  # reads see the caller's pending changes (as autoflush would)
+    return list(db.session.connection().execute(
+        _LIVE_ROWS, {"pid": patient_id, "oids": sorted(oids)}))
 
 
 def _ref_oids(form: FormDef) -> set[str]:
@@ -159,9 +172,7 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
     if rec is None and not form.repeating:
         # One query for both: a live record of this form at this visit (created by
         # someone else since this page was opened) and the records the form references.
-        rows = list(db.session.scalars(select(FormRecord).where(
-            FormRecord.patient_id == patient.id, FormRecord.status.in_(LIVE),
-            FormRecord.form_oid.in_(_ref_oids(form) | {form.oid}))))
+        rows = _live_rows(patient.id, _ref_oids(form) | {form.oid})
         rec = next((r for r in sorted(rows, key=_sort_key) if r.form_oid == form.oid
                     and r.visit_code == visit_code), None)
         if rec is not None:
@@ -204,9 +215,8 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
     if rec is None:
         seq = 1
         if form.repeating:
-            seq = (db.session.scalar(select(func.max(FormRecord.seq)).where(
-                FormRecord.patient_id == patient.id, FormRecord.visit_code == visit_code,
-                FormRecord.form_oid == form.oid)) or 0) + 1
+            seq = (db.session.connection().execute(_MAX_SEQ, {
+                "pid": patient.id, "visit": visit_code, "oid": form.oid}).scalar() or 0) + 1
         cat.ensure_registered(form)
         rec = FormRecord(patient_id=patient.id, site_id=patient.site_id,
                          visit_code=visit_code, form_oid=form.oid, form_version=form.version,

@@ -77,21 +77,50 @@ def _hold_for_write(patient=None, record=None, site_id: int | None = None) -> No
     it commits or rolls back (see the module's docstring)."""
     dialect = _dialect()
     if dialect == "postgresql":
-        from ..patients.models import Patient
-        from ..sites.models import Site
+        st = _statements()
         if patient is None:
-            q = select(Site.id).where(Site.id == site_id)
+            params, q = {"sid": site_id}, st["hold_site"]
+        elif record is not None and record.id is not None:
+            params, q = {"pid": patient.id, "rid": record.id}, st["hold_record"]
         else:
-            q = select(Site.id, Patient.id).join(Patient, Patient.site_id == Site.id) \
-                .where(Patient.id == patient.id)
-            if record is not None and record.id is not None:
-                from ..crf.models import FormRecord
-                q = q.add_columns(FormRecord.id).join(
-                    FormRecord, FormRecord.patient_id == Patient.id).where(
-                    FormRecord.id == record.id)
-        db.session.execute(q.with_for_update(read=True, key_share=True)).all()
+            params, q = {"pid": patient.id}, st["hold_patient"]
+        db.session.connection().execute(q, params).all()
     elif dialect == "sqlite":
         _sqlite_begin_write()
+
+
+_STATEMENTS: dict = {}
+
+
+def _statements() -> dict:
+    """The statements every save runs, built once (Core, bound parameters)."""
+    if not _STATEMENTS:
+        from sqlalchemy import bindparam, literal
+
+        from ..crf.models import FormRecord
+        from ..exports.models import DatabaseLock
+        from ..patients.models import Patient
+        from ..sites.models import Site
+        site, pat, rec = Site.__table__, Patient.__table__, FormRecord.__table__
+        lk, dbl = DataLock.__table__, DatabaseLock.__table__
+        pid, rid = bindparam("pid"), bindparam("rid")
+        by_patient = select(site.c.id, pat.c.id).join(pat, pat.c.site_id == site.c.id) \
+            .where(pat.c.id == pid)
+        _STATEMENTS.update(
+            hold_site=select(site.c.id).where(site.c.id == bindparam("sid"))
+            .with_for_update(read=True, key_share=True),
+            hold_patient=by_patient.with_for_update(read=True, key_share=True),
+            hold_record=by_patient.add_columns(rec.c.id)
+            .join(rec, rec.c.patient_id == pat.c.id).where(rec.c.id == rid)
+            .with_for_update(read=True, key_share=True),
+            # the database lock and the site/patient/form locks in one statement; a
+            # NULL record id matches no form lock
+            scopes=select(lk.c.scope).where(lk.c.active.is_(True), or_(
+                and_(lk.c.scope == "site", lk.c.site_id == bindparam("sid")),
+                and_(lk.c.scope == "patient", lk.c.patient_id == pid),
+                and_(lk.c.scope == "form", lk.c.record_id == rid))).union_all(
+                select(literal("database")).where(dbl.c.active_key == 1)))
+    return _STATEMENTS
 
 
 def _exclude_writers(*, site=None, patient=None, record=None) -> None:
@@ -130,18 +159,10 @@ def assert_writable(patient, record=None) -> None:
     Call it in the transaction that writes, before writing: until that transaction ends,
     no lock on this patient (its site, the record) can be taken (module docstring)."""
     _hold_for_write(patient, record)
-    from sqlalchemy import literal
-
-    from ..exports.models import DatabaseLock
     from ..exports.services import database_lock_message
-    # One statement for the database lock and the site/patient/form locks (every save).
-    conds = [and_(DataLock.scope == "site", DataLock.site_id == patient.site_id),
-             and_(DataLock.scope == "patient", DataLock.patient_id == patient.id)]
-    if record is not None and record.id is not None:
-        conds.append(and_(DataLock.scope == "form", DataLock.record_id == record.id))
-    scopes = set(db.session.scalars(
-        select(DataLock.scope).where(DataLock.active.is_(True), or_(*conds)).union_all(
-            select(literal("database")).where(DatabaseLock.active_key == 1))))
+    rid = record.id if record is not None else None
+    scopes = set(db.session.connection().execute(_statements()["scopes"], {
+        "sid": patient.site_id, "pid": patient.id, "rid": rid}).scalars())
     if "database" in scopes:
         raise Locked(database_lock_message())
     for scope, message in (("site", LOCKED_SITE), ("patient", LOCKED_PATIENT),
