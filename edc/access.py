@@ -103,14 +103,24 @@ def get_patient(session, user, pseudonym: str, permission: str = PATIENT_VIEW):
 
     If the user may see the patient but lacks ``permission`` there: Forbidden.
     """
-    from .patients.models import Patient
-    patient = session.scalars(
-        patient_query(user, PATIENT_VIEW).where(Patient.pseudonym == pseudonym)).first()
+    global _PATIENT_BY_PSEUDONYM
+    if _PATIENT_BY_PSEUDONYM is None:  # built once: every patient page runs it
+        from sqlalchemy import bindparam
+
+        from .patients.models import Patient
+        _PATIENT_BY_PSEUDONYM = select(Patient).where(
+            Patient.site_id.in_(bindparam("sites", expanding=True)),
+            Patient.pseudonym == bindparam("pseudonym"))
+    patient = session.execute(_PATIENT_BY_PSEUDONYM, {
+        "sites": sites_with(user, PATIENT_VIEW), "pseudonym": pseudonym}).scalar()
     if patient is None:
         raise NotFound(_l("Patient not found."))
     if permission != PATIENT_VIEW and not can(user, permission, patient.site_id):
         raise Forbidden(_l("You are not allowed to do this."))
     return patient
+
+
+_PATIENT_BY_PSEUDONYM = None
 
 
 def require(user, permission: str, site_id: int) -> None:

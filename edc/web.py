@@ -47,12 +47,21 @@ def load_user(user_id: str):
     except ValueError:
         return None
     # One statement for the user, the active memberships and their sites (instead of a
-    # second SELECT for the memberships): every page needs them for access checks.
-    from sqlalchemy.orm import joinedload
-    user = db.session.get(User, uid, options=[joinedload(User.memberships)])
+    # second SELECT for the memberships): every page needs them for access checks. Built
+    # once: every request runs it.
+    global _LOAD_USER
+    if _LOAD_USER is None:
+        from sqlalchemy import bindparam, select
+        from sqlalchemy.orm import joinedload
+        _LOAD_USER = select(User).options(joinedload(User.memberships)) \
+            .where(User.id == bindparam("uid"))
+    user = db.session.execute(_LOAD_USER, {"uid": uid}).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_epoch != epoch:
         return None  # logged out everywhere, disabled, or password changed
     return user
+
+
+_LOAD_USER = None
 
 
 def current_site():
