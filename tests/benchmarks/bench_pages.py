@@ -1,0 +1,193 @@
+"""Micro-benchmark of the investigator loop's GET pages: server CPU per page.
+
+    .venv/bin/python tests/benchmarks/bench_pages.py [--n 60] [--records 25]
+        [--patients 50] [--lang en] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/edc_pages_bench]
+        [--sqlite] [--profile PAGE] [--show-sql PAGE]
+
+The same data as tests/benchmarks/bench_load.py after a while: a site with ``--patients``
+patients, an investigator, and one patient with ``--records`` CRS assessments (ACUTE
+visit, repeating) and a demography record. Through the Flask test client (one process,
+no HTTP server), it requests each page ``--n`` times after a warm-up and prints the CPU
+milliseconds per request of this process (``time.process_time``: the app and the test
+client, not the database server) and the SQL statements one request sends:
+
+- patient list      GET /patients/
+- form (new)        GET /patients/<pid>/forms/ACUTE/CRS (repeating: the blank new-record page)
+- form (existing)   GET /patients/<pid>/records/<rid> (a saved CRS assessment)
+- timeline          GET /patients/<pid>
+
+``--profile PAGE`` (list, new, existing, timeline) prints a pyinstrument profile of that
+page's requests instead.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import create_engine, event, text  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+CRS = {"CRSDAT": "2026-03-10", "CRSTMAX": "38.6", "CRSFEVOC": "false", "CRSMASK": "false",
+       "CRSHYPO": "false", "CRSO2DEV": "none", "CRSDTH": "false", "CRSICU": "false",
+       "CRSGRINV": "1", "CRSTOCI": "false", "CRSCS": "false", "CRSACYT": "false",
+       "action": "save"}
+
+
+def reset_pg(url: str) -> None:
+    import psycopg
+    dbname = url.rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+                         autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname=%s",
+                            (dbname,)).fetchone():
+            conn.execute(f'create database "{dbname}"')
+    eng = create_engine(url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        c.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+
+
+def setup(url: str, patients: int, records: int, lang: str):
+    from argon2 import PasswordHasher
+    from datetime import date
+
+    import edc.auth.services as auth
+    from edc import create_app
+    from edc.audit.services import Actor
+    from edc.cli import upgrade_db
+    from edc.patients import services as patient_services
+    from edc.sites.services import add_site, get_by_code
+    from helpers import csrf_token
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
+                      "MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+                      "SESSION_COOKIE_SECURE": False, "MFA_REQUIRED_ROLES": []})
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    logging.disable(logging.INFO)
+    with app.app_context():
+        upgrade_db()
+        a = Actor(None, "bench", "bench")
+        add_site("ES01", "Bench site", "ES", "Europe/Madrid", a)
+        auth.create_user("inv@bench.org", "Bench Investigator", PASSWORD, a)
+        auth.grant("inv@bench.org", "ES01", "investigator", a)
+        user = auth.get_user_by_email("inv@bench.org")
+        pids = [patient_services.register(get_by_code("ES01"), Actor.of(user, "bench"),
+                                          birth_year=2014, sex="F",
+                                          registered_on=date(2026, 1, 5)).pseudonym
+                for _ in range(patients)]
+    c = app.test_client()
+    token = csrf_token(c)
+    r = c.post("/auth/login", data={"email": "inv@bench.org", "password": PASSWORD,
+                                    "csrf_token": token})
+    assert r.status_code == 302 and "/auth/" not in r.headers["Location"], r.headers
+    token = csrf_token(c)
+    pid = pids[0]
+    rid = None
+    for n in range(records):
+        r = c.post(f"/patients/{pid}/forms/ACUTE/CRS",
+                   data=dict(CRS, csrf_token=token, CRSTMAX=f"{37.5 + n % 25 / 10:.1f}"))
+        assert r.status_code == 302 and "/records/" in r.headers["Location"], r.status_code
+        rid = rid or int(r.headers["Location"].rsplit("/", 1)[1])
+    if lang != "en":
+        c.post("/language", data={"lang": lang, "csrf_token": token})
+    with c.session_transaction() as sess:
+        sess.pop("_flashes", None)
+    pages = {"list": "/patients/",
+             "new": f"/patients/{pid}/forms/ACUTE/CRS",
+             "existing": f"/patients/{pid}/records/{rid}",
+             "timeline": f"/patients/{pid}"}
+    return app, c, pages
+
+
+def count_statements(app, c, path) -> list[str]:
+    from edc.extensions import db
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def on(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split())[:160])
+    event.listen(engine, "before_cursor_execute", on)
+    try:
+        r = c.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+    finally:
+        event.remove(engine, "before_cursor_execute", on)
+    return seen
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--records", type=int, default=25)
+    ap.add_argument("--patients", type=int, default=50)
+    ap.add_argument("--lang", default="en")
+    ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/"
+                    "edc_pages_bench")
+    ap.add_argument("--sqlite", action="store_true")
+    ap.add_argument("--profile", choices=("list", "new", "existing", "timeline"))
+    ap.add_argument("--all", action="store_true", help="--profile: every frame")
+    ap.add_argument("--cprofile", action="store_true",
+                    help="--profile with cProfile: call counts, sorted by total time")
+    ap.add_argument("--show-sql", choices=("list", "new", "existing", "timeline"))
+    args = ap.parse_args()
+    if args.sqlite:
+        url = f"sqlite:///{tempfile.mkdtemp()}/pages.sqlite"
+    else:
+        url = args.pg
+        reset_pg(url)
+    app, c, pages = setup(url, args.patients, args.records, args.lang)
+    for path in pages.values():  # warm-up: templates compiled, caches filled
+        for _ in range(3):
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+    if args.profile and args.cprofile:
+        import cProfile
+        import pstats
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.n):
+            c.get(pages[args.profile])
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(45)
+        return
+    if args.profile:
+        from pyinstrument import Profiler
+        prof = Profiler(interval=0.0005)
+        prof.start()
+        for _ in range(args.n):
+            c.get(pages[args.profile])
+        prof.stop()
+        print(prof.output_text(unicode=True, color=False, show_all=args.all))
+        return
+    print(f"{'SQLite' if args.sqlite else 'PostgreSQL'}, {args.patients} patients, "
+          f"{args.records} CRS records on the timeline's patient, language {args.lang}, "
+          f"{args.n} requests per page")
+    print(f"{'page':<12}{'CPU ms':>8}{'wall ms':>9}{'stmts':>7}{'KiB':>7}")
+    for name, path in pages.items():
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(args.n):
+            r = c.get(path)
+        cpu = (time.process_time() - c0) / args.n * 1000
+        wall = (time.perf_counter() - t0) / args.n * 1000
+        stmts = count_statements(app, c, path)
+        print(f"{name:<12}{cpu:>8.1f}{wall:>9.1f}{len(stmts):>7}{len(r.data) / 1024:>7.0f}")
+        if args.show_sql == name:
+            for s in stmts:
+                print("      ", s)
+    from edc.extensions import db
+    with app.app_context():
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
