@@ -7,7 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import access
@@ -88,6 +89,7 @@ _LIVE_ROWS = select(_T.c.id, _T.c.form_oid, _T.c.visit_code, _T.c.seq, _T.c.upda
                     _T.c["values"]).where(
     _T.c.patient_id == bindparam("pid"), _T.c.status.in_(LIVE),
     _T.c.form_oid.in_(bindparam("oids", expanding=True)))
+_INSERT_RECORD = insert(_T).returning(_T.c.id)
 _MAX_SEQ = select(func.max(_T.c.seq)).where(
     _T.c.patient_id == bindparam("pid"), _T.c.visit_code == bindparam("visit"),
     _T.c.form_oid == bindparam("oid"))
@@ -218,14 +220,18 @@ def save(actor: Actor, patient: Patient, visit_code: str, oid: str, *,
             seq = (db.session.connection().execute(_MAX_SEQ, {
                 "pid": patient.id, "visit": visit_code, "oid": form.oid}).scalar() or 0) + 1
         cat.ensure_registered(form)
-        rec = FormRecord(patient_id=patient.id, site_id=patient.site_id,
-                         visit_code=visit_code, form_oid=form.oid, form_version=form.version,
-                         content_hash=form.content_hash, seq=seq, status=new_status,
-                         values=result.values, missing=result.missing, created_at=now,
-                         created_by=actor.user_id, updated_at=now, updated_by=actor.user_id,
-                         updated_by_name=actor.name, completed_once=complete)
+        row = dict(patient_id=patient.id, site_id=patient.site_id, visit_code=visit_code,
+                   form_oid=form.oid, form_version=form.version,
+                   content_hash=form.content_hash, seq=seq, status=new_status,
+                   values=result.values, missing=result.missing, created_at=now,
+                   created_by=actor.user_id, updated_at=now, updated_by=actor.user_id,
+                   updated_by_name=actor.name, completed_once=complete, row_version=1)
+        # One Core INSERT … RETURNING (the ORM's unit of work costs more than the whole
+        # statement), then the object joins the session as the persistent row it is.
+        row["id"] = db.session.connection().execute(_INSERT_RECORD, row).scalar_one()
+        rec = FormRecord(**row)
+        make_transient_to_detached(rec)
         db.session.add(rec)
-        db.session.flush()
         action = "crf.create"
     else:
         rec.values, rec.missing = result.values, result.missing
@@ -305,8 +311,8 @@ def _attached(patient: Patient, rec: FormRecord) -> dict[str, bool]:
             exists().where(Signature.patient_id == pid, Signature.status == "valid",
                            or_(Signature.scope == "casebook",
                                Signature.visit_code == visit)).label("signature"))
-    row = db.session.execute(_ATTACHED, {"rid": rec.id, "pid": patient.id,
-                                         "visit": rec.visit_code}).one()
+    row = db.session.connection().execute(_ATTACHED, {
+        "rid": rec.id, "pid": patient.id, "visit": rec.visit_code}).one()
     return {k: bool(v) for k, v in row._mapping.items()}
 
 
