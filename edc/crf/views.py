@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from .. import access
 from ..audit.services import Actor, decode
 from ..extensions import db
+from ..i18n import request_tr
 from ..queries.services import record_queries
 from . import catalog as cat
 from . import services, values
@@ -74,7 +75,7 @@ def _render(patient, form, visit_code, rec, formdata, *, result=None, stale=None
         rec_state=rec_state, unsaved=result is not None or stale is not None,
         wtf=wtf, result=result, stale=stale, derived_vals=derived_vals,
         queries=by_item, refs=refs, can_edit=can_edit, msg_text=msg_text,
-        missing_label=missing_label, tz=tz,
+        missing_label=missing_label, tz=tz, tr=request_tr(),
         visit=cat.catalog().schedule.visit(visit_code)), status
 
 

@@ -7,9 +7,12 @@
 The same data as tests/benchmarks/bench_load.py after a while: a site with ``--patients``
 patients, an investigator, and one patient with ``--records`` CRS assessments (ACUTE
 visit, repeating) and a demography record. Through the Flask test client (one process,
-no HTTP server), it requests each page ``--n`` times after a warm-up and prints the CPU
+no HTTP server), it requests each page ``--n`` times after a warm-up (``--rounds`` times,
+keeping the quickest round: other work on the machine slows a round down) and prints the CPU
 milliseconds per request of this process (``time.process_time``: the app and the test
-client, not the database server) and the SQL statements one request sends:
+client, not the database server), the SQL statements one request sends, the page's size
+and the Python function calls of one request (cProfile; a count that, unlike the CPU time,
+does not move with other work on the machine):
 
 - patient list      GET /patients/
 - form (new)        GET /patients/<pid>/forms/ACUTE/CRS (repeating: the blank new-record page)
@@ -125,9 +128,23 @@ def count_statements(app, c, path) -> list[str]:
     return seen
 
 
+def python_calls(c, path) -> int:
+    """Python function calls of one request (cProfile): unlike the CPU time, the same
+    from run to run whatever else the machine does."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    c.get(path)
+    prof.disable()
+    return pstats.Stats(prof).total_calls
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of --n requests per page; the quickest round is shown")
     ap.add_argument("--records", type=int, default=25)
     ap.add_argument("--patients", type=int, default=50)
     ap.add_argument("--lang", default="en")
@@ -171,16 +188,19 @@ def main():
         return
     print(f"{'SQLite' if args.sqlite else 'PostgreSQL'}, {args.patients} patients, "
           f"{args.records} CRS records on the timeline's patient, language {args.lang}, "
-          f"{args.n} requests per page")
-    print(f"{'page':<12}{'CPU ms':>8}{'wall ms':>9}{'stmts':>7}{'KiB':>7}")
+          f"{args.n} requests per page, best of {args.rounds} rounds")
+    print(f"{'page':<12}{'CPU ms':>8}{'wall ms':>9}{'stmts':>7}{'KiB':>7}{'calls':>9}")
     for name, path in pages.items():
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(args.n):
-            r = c.get(path)
-        cpu = (time.process_time() - c0) / args.n * 1000
-        wall = (time.perf_counter() - t0) / args.n * 1000
+        cpu = wall = float("inf")
+        for _ in range(args.rounds):  # the least disturbed round (other work on the cores)
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(args.n):
+                r = c.get(path)
+            cpu = min(cpu, (time.process_time() - c0) / args.n * 1000)
+            wall = min(wall, (time.perf_counter() - t0) / args.n * 1000)
         stmts = count_statements(app, c, path)
-        print(f"{name:<12}{cpu:>8.1f}{wall:>9.1f}{len(stmts):>7}{len(r.data) / 1024:>7.0f}")
+        print(f"{name:<12}{cpu:>8.1f}{wall:>9.1f}{len(stmts):>7}{len(r.data) / 1024:>7.0f}"
+              f"{python_calls(c, path):>9}")
         if args.show_sql == name:
             for s in stmts:
                 print("      ", s)
