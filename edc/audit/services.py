@@ -97,6 +97,7 @@ def record_many(actor: Actor, events: list[dict]) -> list[dict]:
     last, prev = conn.execute(_BUMP_HEAD, {"n": len(events)}).one()
     seq = last - len(events)
     at = utcnow()
+    at_text = at.isoformat()  # as _hash_fields writes it, once for the batch
     rows = []
     for e in events:
         seq += 1
@@ -108,7 +109,10 @@ def record_many(actor: Actor, events: list[dict]) -> list[dict]:
             record_id=e.get("record_id"), item=e.get("item"), old_value=encode(e.get("old")),
             new_value=encode(e.get("new")), reason=e.get("reason"), ip=actor.ip,
             prev_hash=prev)
-        row["hash"] = prev = _hash_fields(row)
+        # the row holds exactly HASHED_FIELDS here: _hash_fields without its copy
+        hashed = dict(row, at=at_text)
+        row["hash"] = prev = hashlib.sha256(
+            _HASH_JSON.encode(hashed).encode("utf-8")).hexdigest()
         rows.append(row)
     conn.execute(_INSERT_EVENTS, rows)
     conn.execute(_SET_HEAD_HASH, {"h": prev})
