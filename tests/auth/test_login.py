@@ -103,6 +103,20 @@ def test_passwords_hashed_with_argon2id(world, db):
     assert user.password_hash.startswith("$argon2id$")
 
 
+def test_production_argon2_parameters_meet_owasp():
+    """The production hasher (the tests swap in a cheap one) uses argon2id with at least
+    one of OWASP's recommended configurations (Password Storage Cheat Sheet): m=47104
+    (46 MiB), t=1, p=1 or an equivalent with more iterations for less memory."""
+    from argon2 import PasswordHasher, Type, extract_parameters
+
+    from edc.auth.services import ARGON2_PARAMETERS
+    p = extract_parameters(PasswordHasher(**ARGON2_PARAMETERS).hash("x" * 12))
+    assert p.type is Type.ID
+    owasp = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}  # iterations: min KiB
+    assert p.memory_cost >= owasp[min(p.time_cost, 5)]
+    assert p.parallelism >= 1
+
+
 def test_open_redirect_refused(client, world):
     token = csrf_token(client)
     r = client.post("/auth/login?next=https://evil.example/x",
