@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import access
 from ..crf import record_status
+from ..labels import Translated
 from . import LINK_PERMISSIONS, load, may_open
 
 bp = Blueprint("help", __name__, url_prefix="/help")
@@ -36,6 +36,6 @@ def index(role=None):
 def _status_context():
     return {
         "form_state_order": record_status.PRIORITY,
-        "form_state_names": {k: _(v) for k, v in record_status.LABELS.items()},
-        "form_state_descriptions": {k: _(v) for k, v in record_status.DESCRIPTIONS.items()},
+        "form_state_names": Translated(record_status.LABELS),
+        "form_state_descriptions": Translated(record_status.DESCRIPTIONS),
     }

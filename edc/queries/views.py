@@ -14,6 +14,7 @@ from ..crf.services import get_record
 from ..crf.values import N_
 from ..errors import ServiceError
 from ..extensions import db
+from ..labels import Translated
 from ..patients.models import Patient
 from ..sites.models import Site
 from ..web import refused
@@ -43,10 +44,10 @@ ACTION_BUTTONS = {
 
 @bp.app_context_processor
 def _queries_context():
-    return {"thread_actions": {k: _(v) for k, v in THREAD_ACTIONS.items()},
-            "action_labels": {k: _(v) for k, v in ACTION_LABELS.items()},
-            "action_buttons": {k: _(v) for k, v in ACTION_BUTTONS.items()},
-            "query_state_names": {k: _(v) for k, v in services.STATE_LABELS.items()},
+    return {"thread_actions": Translated(THREAD_ACTIONS),
+            "action_labels": Translated(ACTION_LABELS),
+            "action_buttons": Translated(ACTION_BUTTONS),
+            "query_state_names": Translated(services.STATE_LABELS),
             "message_text": message_text}
 
 
