@@ -154,7 +154,9 @@ def main():
     ap.add_argument("--profile", choices=("list", "new", "existing", "timeline"))
     ap.add_argument("--all", action="store_true", help="--profile: every frame")
     ap.add_argument("--cprofile", action="store_true",
-                    help="--profile with cProfile: call counts, sorted by total time")
+                    help="--profile with cProfile: call counts, sorted by --sort")
+    ap.add_argument("--sort", default="tottime", help="--cprofile: pstats sort key")
+    ap.add_argument("--lines", type=int, default=45, help="--cprofile: lines shown")
     ap.add_argument("--show-sql", choices=("list", "new", "existing", "timeline"))
     args = ap.parse_args()
     if args.sqlite:
@@ -175,7 +177,7 @@ def main():
         for _ in range(args.n):
             c.get(pages[args.profile])
         prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(45)
+        pstats.Stats(prof).sort_stats(args.sort).print_stats(args.lines)
         return
     if args.profile:
         from pyinstrument import Profiler
