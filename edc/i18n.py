@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from babel.numbers import get_decimal_symbol
 
@@ -70,11 +72,35 @@ def show_date(d: date | str | None) -> str:
         return ""
     if isinstance(d, str):
         d = date.fromisoformat(d)
-    return format_date(d, "medium")
+    if type(d) is not date:  # a datetime: Flask-Babel moves it to the user's zone first
+        return format_date(d, "medium")
+    # A calendar date reads the same for everyone of a language: each (date, language) is
+    # formatted once per app (a list of patients shows dozens, each costing a Babel
+    # pattern lookup and format).
+    cache = current_app.extensions.setdefault("edc_date_text", {})
+    key = (d, str(get_locale()))
+    text = cache.get(key)
+    if text is None:
+        if len(cache) > 20000:
+            cache.clear()
+        text = cache[key] = format_date(d, "medium")
+    return text
+
+
+def translated(labels: dict) -> dict:
+    """``{key: lazy label}`` (e.g. patients.services.STATUS_LABELS) translated once for a
+    page, printed as the template prints a lazy label (its text, as markup): a list of
+    patients reads each row's status from here instead of translating it again."""
+    return {k: Markup(str(v)) for k, v in labels.items()}
 
 
 def show_number(value) -> str:
     """A stored decimal shown with the current language's decimal sign (see
     ``i18n_digits.local_decimal``); inputs accept either sign (``normalise_number``)."""
-    sign = get_decimal_symbol(str(get_locale() or "en"), numbering_system="latn")
-    return local_decimal(str(value), sign)
+    return local_decimal(str(value), _decimal_sign(str(get_locale() or "en")))
+
+
+@lru_cache(maxsize=64)
+def _decimal_sign(locale: str) -> str:
+    """The language's decimal sign (CLDR data: the same for the life of the process)."""
+    return get_decimal_symbol(locale, numbering_system="latn")

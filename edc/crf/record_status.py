@@ -4,7 +4,7 @@ other EDCs — not started, in progress, complete, open query, verified, signed,
 The state is derived from the data already kept (records, queries, SDV marks,
 signatures, locks); nothing new is stored. :func:`record_states` reads them for any
 number of records with ONE query per kind (queries, SDV marks, signatures, locks, the
-database lock) — never one per record.
+database lock) — never one per record; none for SDV marks when no record is complete.
 
 Priority, when several apply (the icon shown is the first that applies)::
 
@@ -115,11 +115,13 @@ def record_states(records, open_counts: dict[int, int] | None = None
     active_marks: dict[int, dict] = {}
     if open_counts is not None:
         queried.update(rid for rid, n in open_counts.items() if n)
-    for chunk in _chunks(rids):
-        if open_counts is None:
+    else:
+        for chunk in _chunks(rids):
             queried.update(db.session.scalars(
                 select(Query.record_id).where(Query.record_id.in_(chunk),
                                               Query.status.in_(ACTIVE)).distinct()))
+    # only a complete record can be verified: no SDV marks to read without one
+    for chunk in _chunks([r.id for r in records if r.status == "complete"]):
         for rid, item in db.session.execute(
                 select(SdvMark.record_id, SdvMark.item).where(
                     SdvMark.record_id.in_(chunk), SdvMark.cleared_at.is_(None))):
@@ -168,6 +170,22 @@ class _Mark:
 
 
 _ACTIVE_MARK = _Mark()
+
+
+def icons_once(macro):
+    """``macro(fstate, label=…)`` (``state_icons`` of status/_icons.html) remembered for
+    one page: a timeline shows an icon per form, mostly the same few; each distinct one is
+    written by the macro once, then reused. Its HTML depends only on the icons shown and
+    ``label`` (the words are the page's language)."""
+    memo: dict = {}
+
+    def icons(fstate: FormState, label: bool = True):
+        key = (tuple(fstate.icons), label)
+        html = memo.get(key)
+        if html is None:
+            html = memo[key] = macro(fstate, label=label)
+        return html
+    return icons
 
 
 def slot_state(records, states: dict[int, FormState]) -> FormState:

@@ -27,9 +27,15 @@ def _site_or_403(permission):
 @login_required
 def index():
     site = _site_or_403(access.PATIENT_VIEW)
+    from ..i18n import translated
     return render_template("patients/list.html", site=site,
                            patients=services.list_for_site(_actor(), site.id),
-                           lookup=LookupForm(request.args))
+                           lookup=LookupForm(request.args),
+                           status_names=translated(services.STATUS_LABELS),
+                           sex_names=translated(services.SEX_LABELS),
+                           # a pseudonym (pseudonym.PATTERN: A-Z, 0-9, "-") needs no
+                           # quoting: the link is this + the pseudonym
+                           patient_url=url_for("patients.show", pid="X")[:-1])
 
 
 @bp.route("/lookup")
@@ -81,7 +87,7 @@ def show(pid):
     if access.can(current_user, access.IDENTIFIERS_VIEW, patient.site_id):
         idents = services.identifiers(patient, _actor())
     from ..crf import catalog as cat
-    from ..crf.record_status import record_states, slot_state
+    from ..crf.record_status import icons_once, record_states, slot_state
     from ..queries.services import open_counts
     from ..schedule import services as schedule
     records = schedule.records_by_patient([patient.id])[patient.id]
@@ -95,7 +101,12 @@ def show(pid):
     blockers = services.enrolment_blockers(patient, records) \
         if patient.status == "screening" else []
     counts = open_counts([r.id for r in records])
+    from ..i18n import request_tr
     return render_template("patients/show.html", patient=patient, identifiers=idents,
+                           tr=request_tr(),
+                           # a record's link is this + its id (an integer: nothing to
+                           # quote), instead of url_for once per record
+                           record_url=url_for("crf.edit", pid=patient.pseudonym, rid=0)[:-1],
                            blockers=blockers,
                            summary=schedule.patient_summary(patient, records),
                            visits=visits, records=records, by_key=by_key, schedule=sched,
@@ -103,7 +114,7 @@ def show(pid):
                            next_unscheduled=f"UNS{len(unscheduled) + 1}",
                            query_counts=counts,
                            form_states=record_states(records, open_counts=counts),
-                           slot_state=slot_state)
+                           slot_state=slot_state, icons_once=icons_once)
 
 
 @bp.route("/<pid>/enrol", methods=["POST"])
