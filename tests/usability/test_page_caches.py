@@ -1,0 +1,164 @@
+"""What the quicker GET pages keep or bind once (issue 8) stays right: labels follow the
+language of each request, a record of another form version shows its own definition, dates
+are formatted per language, each status icon written once per page is the macro's own."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timezone
+
+from flask import render_template_string
+from flask_babel import force_locale
+from helpers import post, register_patient
+from mon_support import APH, DM, save
+from sqlalchemy import update
+
+from edc.extensions import db as _db
+
+
+def _label_of(html, name):
+    m = re.search(r'<label for="%s">([^<]+)' % name, html) or \
+        re.search(r'<span class="label" id="%s-label">([^<]+)' % name, html)
+    return m.group(1).strip()
+
+
+def test_form_labels_follow_each_request_language(app, logged_in, world):
+    pid = register_patient(app)
+    c = logged_in("investigator")
+    url = f"/patients/{pid}/forms/SCR/DM"
+    seen = []
+    for lang in ("en", "it", "ar", "en", "it"):
+        post(c, "/language", {"lang": lang})
+        html = c.get(url).get_data(as_text=True)
+        seen.append((_label_of(html, "BRTHYR"), _label_of(html, "SEX"),
+                     re.search(r'for="SEX-0">([^<]+)', html).group(1)))
+    assert seen[0] == seen[3] == ("Year of birth", "Sex", "Male")
+    assert seen[1] == seen[4] == ("Anno di nascita", "Sesso", "Maschio")
+    assert re.search("[\u0600-\u06ff]", seen[2][0])
+
+
+def test_a_record_of_another_version_shows_that_version(app, logged_in, world):
+    """The eCRF of a record entered with another version of the form shows that version's
+    items and words, while a new form shows the current one — in the same process, one
+    after the other (the field classes are kept per version and language)."""
+    from edc.crf import catalog as cat
+    from edc.crf.definitions import content_hash
+    from edc.crf.models import FormRecord, FormVersion
+    pid, other = register_patient(app), register_patient(app)
+    with app.app_context():
+        cur = cat.current("DM")
+        stored = json.loads(cur.source)
+        stored["form"]["version"] = 7
+        stored["form"]["title"] = "Demographics (version 7)"
+        item = next(i for s in stored["form"]["sections"] for i in s["items"]
+                    if i["name"] == "BRTHYR")
+        item["label"] = "Birth year as asked in version 7"
+        source = json.dumps(stored, sort_keys=True)
+        h = content_hash(stored)
+        _db.session.add(FormVersion(oid="DM", version=7, content_hash=h, source=source,
+                                    registered_at=datetime.now(timezone.utc)))
+        rid = save(pid, "SCR", "DM", DM).record.id
+        _db.session.execute(update(FormRecord).where(FormRecord.id == rid).values(
+            form_version=7, content_hash=h))
+        _db.session.commit()
+        _db.session.remove()
+    c = logged_in("investigator")
+    for _ in range(2):
+        old = c.get(f"/patients/{pid}/records/{rid}").get_data(as_text=True)
+        new = c.get(f"/patients/{other}/forms/SCR/DM").get_data(as_text=True)
+        assert _label_of(old, "BRTHYR") == "Birth year as asked in version 7"
+        assert "Demographics (version 7)" in old and "Form version" in old
+        assert re.search(r"Form version <bdi>7</bdi>", old)
+        assert _label_of(new, "BRTHYR") == "Year of birth"
+        assert "Demographics (version 7)" not in new
+        assert re.search(r"Form version <bdi>1</bdi>", new)
+
+
+def test_dates_formatted_per_language(app):
+    from edc.i18n import show_date
+    d = date(2026, 3, 10)
+    with app.test_request_context():
+        got = {}
+        for lang in ("en", "it", "es", "ar", "en"):
+            with force_locale(lang):
+                from flask_babel import format_date
+                got.setdefault(lang, []).append((show_date(d), format_date(d, "medium")))
+    for lang, pairs in got.items():
+        for mine, babel in pairs:
+            assert mine == babel, lang
+    assert got["en"][0][0] == got["en"][1][0] == "Mar 10, 2026"
+    assert got["it"][0][0] != got["en"][0][0] != got["es"][0][0]
+
+
+def test_a_datetime_is_still_shown_in_the_users_zone(app):
+    from edc.i18n import show_date
+    late = datetime(2026, 3, 10, 23, 30, tzinfo=timezone.utc)
+    with app.test_request_context():
+        from flask_babel import format_date
+        with force_locale("en"):
+            assert show_date(late) == format_date(late, "medium")
+
+
+def test_patient_list_statuses_follow_the_language(app, logged_in, world):
+    register_patient(app)
+    c = logged_in("investigator")
+    texts = []
+    for lang in ("en", "it", "en"):
+        post(c, "/language", {"lang": lang})
+        html = c.get("/patients/").get_data(as_text=True)
+        row = html.split("<tbody>")[1]
+        texts.append(re.findall(r"<td>([^<]+)</td>", row)[:2])
+    assert texts[0] == texts[2] == ["Screening", "Female"]
+    assert texts[1] == ["Screening", "Femmina"]
+
+
+def test_icons_written_once_are_the_macros_own(app):
+    from edc.crf.record_status import FormState, icons_once
+    states = [FormState({"complete"}), FormState({"in_progress"}),
+              FormState({"complete", "signed", "open_query"}), FormState({"complete"}),
+              FormState({"locked", "open_query"}), FormState({"signed"})]
+    tpl = ('{% from "status/_icons.html" import state_icons with context %}'
+           '{% for s in states %}{{ state_icons(s) }}|{{ state_icons(s, label=false) }}|'
+           '{% endfor %}##{% set state_icons = icons_once(state_icons) %}'
+           '{% for s in states %}{{ state_icons(s) }}|{{ state_icons(s, label=false) }}|'
+           '{% endfor %}')
+    for lang in ("en", "ar"):
+        with app.test_request_context(), force_locale(lang):
+            direct, once = render_template_string(tpl, states=states,
+                                                  icons_once=icons_once).split("##")
+        assert direct == once
+        parts = once.split("|")
+        assert parts[0] == parts[6] and parts[0] != parts[1] != parts[2]
+        assert parts[4].count('class="form-state ') == 2   # signed + open query
+        assert 'fs-word">' in parts[0] and "visually-hidden" in parts[1]
+
+
+def test_no_sdv_query_without_a_complete_record(app, world):
+    from sqlalchemy import event
+
+    from edc.crf.record_status import record_states
+    from mon_support import actor, patient, record
+    pid = register_patient(app)
+    with app.app_context():
+        rid = save(pid, "SCR", "DM", DM, complete=False).record.id
+        done = save(pid, "APH", "APH", APH).record
+        assert done is not None and done.status == "complete"
+        from edc.queries import sdv
+        sdv.verify(actor("monitor"), patient(pid), record(done.id), None)
+        _db.session.commit()
+        sql = []
+
+        def seen(conn, cursor, statement, *a):
+            sql.append(statement)
+        event.listen(_db.engine, "before_cursor_execute", seen)
+        try:
+            st = record_states([record(rid)])
+            n_open = len(sql)
+            both = record_states([record(rid), record(done.id)])
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", seen)
+        assert st[rid].state == "in_progress"
+        assert not any("sdv_mark" in s for s in sql[:n_open])
+        assert any("sdv_mark" in s for s in sql[n_open:])
+        assert both[done.id].state == "verified" and both[rid].state == "in_progress"
+        _db.session.remove()
