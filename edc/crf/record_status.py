@@ -26,8 +26,10 @@ record; an open query on any record shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from ..extensions import db
 from .values import N_
@@ -90,6 +92,36 @@ def _chunks(ids):
         yield ids[i:i + CHUNK]
 
 
+@lru_cache(maxsize=1)
+def _statements() -> SimpleNamespace:
+    """The queries of :func:`record_states`, built once (ids bound at execution): building
+    a statement's clauses cost about as much as running it on a page."""
+    from ..queries.models import Query, SdvMark
+    from ..queries.services import ACTIVE
+    from ..signing.models import DataLock, Signature
+
+    def ids(name):
+        return bindparam(name, expanding=True)
+    return SimpleNamespace(
+        queried=select(Query.record_id).where(Query.record_id.in_(ids("rids")),
+                                              Query.status.in_(ACTIVE)).distinct(),
+        marks=select(SdvMark.record_id, SdvMark.item).where(
+            SdvMark.record_id.in_(ids("rids")), SdvMark.cleared_at.is_(None)),
+        signed=select(Signature.record_ids).where(Signature.patient_id.in_(ids("pids")),
+                                                  Signature.status == "valid"),
+        locks=_locks_select([ids("sids")], [ids("pids")], [ids("rids")]))
+
+
+def _locks_select(sids, pids, rids):
+    """The active site, patient and form locks of these ids (each a list of IN lists)."""
+    from ..signing.models import DataLock
+    conds = [and_(DataLock.scope == "site", DataLock.site_id.in_(c)) for c in sids]
+    conds += [and_(DataLock.scope == "patient", DataLock.patient_id.in_(c)) for c in pids]
+    conds += [and_(DataLock.scope == "form", DataLock.record_id.in_(c)) for c in rids]
+    return select(DataLock.scope, DataLock.site_id, DataLock.patient_id,
+                  DataLock.record_id).where(DataLock.active.is_(True), or_(*conds))
+
+
 def record_states(records, open_counts: dict[int, int] | None = None
                   ) -> dict[int, FormState]:
     """``{record id: FormState}`` for live records (FormRecord objects).
@@ -97,10 +129,7 @@ def record_states(records, open_counts: dict[int, int] | None = None
     ``open_counts``: the active queries per record (queries.services.open_counts) when
     the caller already has them, for all of these records."""
     from ..exports.services import database_lock_message
-    from ..queries.models import Query, SdvMark
     from ..queries.sdv import record_verified
-    from ..queries.services import ACTIVE
-    from ..signing.models import DataLock, Signature
 
     records = [r for r in records if r.id is not None]
     out = {r.id: FormState({r.status if r.status in ("complete", "in_progress")
@@ -110,6 +139,7 @@ def record_states(records, open_counts: dict[int, int] | None = None
     rids = [r.id for r in records]
     pids = sorted({r.patient_id for r in records})
     sids = sorted({r.site_id for r in records})
+    st = _statements()
 
     queried: set[int] = set()
     active_marks: dict[int, dict] = {}
@@ -117,20 +147,15 @@ def record_states(records, open_counts: dict[int, int] | None = None
         queried.update(rid for rid, n in open_counts.items() if n)
     else:
         for chunk in _chunks(rids):
-            queried.update(db.session.scalars(
-                select(Query.record_id).where(Query.record_id.in_(chunk),
-                                              Query.status.in_(ACTIVE)).distinct()))
+            queried.update(db.session.scalars(st.queried, {"rids": chunk}))
     # only a complete record can be verified: no SDV marks to read without one
     for chunk in _chunks([r.id for r in records if r.status == "complete"]):
-        for rid, item in db.session.execute(
-                select(SdvMark.record_id, SdvMark.item).where(
-                    SdvMark.record_id.in_(chunk), SdvMark.cleared_at.is_(None))):
+        for rid, item in db.session.execute(st.marks, {"rids": chunk}):
             active_marks.setdefault(rid, {})[item] = _ACTIVE_MARK
 
     signed: set[int] = set()
     for chunk in _chunks(pids):
-        for ids in db.session.scalars(select(Signature.record_ids).where(
-                Signature.patient_id.in_(chunk), Signature.status == "valid")):
+        for ids in db.session.scalars(st.signed, {"pids": chunk}):
             signed.update(int(x) for x in (ids or []))
 
     everything_locked = database_lock_message() is not None
@@ -138,14 +163,13 @@ def record_states(records, open_counts: dict[int, int] | None = None
     locked_patients: set[int] = set()
     frozen: set[int] = set()
     if not everything_locked:
-        conds = [and_(DataLock.scope == "site", DataLock.site_id.in_(sids))]
-        conds += [and_(DataLock.scope == "patient", DataLock.patient_id.in_(c))
-                  for c in _chunks(pids)]
-        conds += [and_(DataLock.scope == "form", DataLock.record_id.in_(c))
-                  for c in _chunks(rids)]
-        for scope, sid, pid, rid in db.session.execute(
-                select(DataLock.scope, DataLock.site_id, DataLock.patient_id,
-                       DataLock.record_id).where(DataLock.active.is_(True), or_(*conds))):
+        pid_chunks, rid_chunks = list(_chunks(pids)), list(_chunks(rids))
+        if len(pid_chunks) == 1 and len(rid_chunks) == 1:  # the usual page
+            rows = db.session.execute(st.locks, {"sids": sids, "pids": pid_chunks[0],
+                                                 "rids": rid_chunks[0]})
+        else:  # still one query: an IN list per chunk
+            rows = db.session.execute(_locks_select([sids], pid_chunks, rid_chunks))
+        for scope, sid, pid, rid in rows:
             {"site": locked_sites, "patient": locked_patients}.get(scope, frozen).add(
                 {"site": sid, "patient": pid}.get(scope, rid))
 

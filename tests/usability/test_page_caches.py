@@ -162,3 +162,29 @@ def test_no_sdv_query_without_a_complete_record(app, world):
         assert any("sdv_mark" in s for s in sql[n_open:])
         assert both[done.id].state == "verified" and both[rid].state == "in_progress"
         _db.session.remove()
+
+
+def test_record_states_the_same_with_prebuilt_or_chunked_queries(app, world, monkeypatch):
+    """The usual page runs the prebuilt statements; beyond CHUNK ids, one statement with
+    an IN list per chunk: the same states either way (a frozen form, a locked patient)."""
+    from edc.crf import record_status
+    from mon_support import actor, patient, record
+    from edc.signing import locks
+    pids = [register_patient(app) for _ in range(3)]
+    with app.app_context():
+        rids = [save(p, "APH", "APH", APH).record.id for p in pids]
+        rids += [save(p, "SCR", "DM", DM, complete=False).record.id for p in pids]
+        locks.freeze_form(actor("data_manager"), patient(pids[0]), record(rids[3]))
+        locks.lock_patient(actor("data_manager"), patient(pids[1]))
+        _db.session.commit()
+
+        def states():
+            got = record_status.record_states([record(r) for r in rids])
+            return [(r, got[r].state) for r in rids]
+        usual = states()
+        monkeypatch.setattr(record_status, "CHUNK", 2)
+        chunked = states()
+        _db.session.remove()
+    assert usual == chunked
+    assert [s for _, s in usual] == ["complete", "locked", "complete",
+                                     "locked", "locked", "in_progress"]
