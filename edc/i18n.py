@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from babel.numbers import get_decimal_symbol
@@ -32,6 +34,33 @@ def select_locale() -> str:
         return session["lang"]
     return request.accept_languages.best_match(langs) or \
         current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def request_gettext() -> dict:
+    """The templates' ``gettext`` and ``ngettext`` (what ``_()`` and ``ngettext()`` call:
+    Jinja's newstyle i18n functions, which Flask-Babel installs with a lambda looking the
+    translations up through its request context on every call) bound once to this
+    render's translations. Same catalogue, same autoescaping and %-formatting as
+    jinja2.ext's newstyle functions; main_views registers them for every template."""
+    from flask_babel import get_translations
+    t = get_translations()
+    one, many = t.ugettext, t.ungettext
+
+    @pass_eval_context
+    def gettext(eval_ctx, __string, **variables):
+        rv = one(__string)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables   # always a format string, as in jinja2.ext
+
+    @pass_eval_context
+    def ngettext(eval_ctx, __singular, __plural, __num, **variables):
+        variables.setdefault("num", __num)
+        rv = many(__singular, __plural, __num)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def request_tr():
@@ -87,11 +116,50 @@ def show_date(d: date | str | None) -> str:
     return text
 
 
+#: per translations catalogue (Flask-Babel keeps one per language for the life of the
+#: app, and builds a new one if it ever reloads): texts derived from it, kept with it
+_PER_CATALOGUE: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def request_show_date():
+    """:func:`show_date` bound to this request's language and the app's formatted dates,
+    for a page that shows dozens of dates (a list of patients, a timeline)."""
+    cache = current_app.extensions.setdefault("edc_date_text", {})
+    locale = str(get_locale())
+
+    def show(d):
+        if type(d) is date:
+            text = cache.get((d, locale))
+            if text is not None:
+                return text
+        return show_date(d)
+    return show
+
+
+def per_language(key, build):
+    """``build(translations)`` computed once per language's catalogue and kept with it
+    (e.g. a dict of translated status names that every page shows)."""
+    from flask_babel import get_translations
+    t = get_translations()
+    try:
+        kept = _PER_CATALOGUE[t]
+    except KeyError:
+        kept = _PER_CATALOGUE[t] = {}
+    except TypeError:  # not weak-referenceable: nothing to keep it with
+        return build(t)
+    if key not in kept:
+        kept[key] = build(t)
+    return kept[key]
+
+
 def translated(labels: dict) -> dict:
-    """``{key: lazy label}`` (e.g. patients.services.STATUS_LABELS) translated once for a
-    page, printed as the template prints a lazy label (its text, as markup): a list of
-    patients reads each row's status from here instead of translating it again."""
-    return {k: Markup(str(v)) for k, v in labels.items()}
+    """``{key: lazy label}`` (a module's constant, e.g. patients.services.STATUS_LABELS)
+    translated once per language, printed as the template prints a lazy label (its text,
+    as markup): a list of patients reads each row's status from here instead of
+    translating it again."""
+    kept_for, text = per_language(("lazy", id(labels)), lambda t: (
+        labels, {k: Markup(str(v)) for k, v in labels.items()}))
+    return text if kept_for is labels else {k: Markup(str(v)) for k, v in labels.items()}
 
 
 def show_number(value) -> str:

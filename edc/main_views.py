@@ -10,6 +10,14 @@ from .auth import services as auth_services
 bp = Blueprint("main", __name__)
 
 
+@bp.app_context_processor
+def _i18n_context():
+    """Every template's ``_()`` and ``ngettext()`` bound to the render's translations once
+    (i18n.request_gettext), instead of a lookup through Flask-Babel on each call."""
+    from .i18n import request_gettext
+    return request_gettext()
+
+
 @bp.route("/")
 @login_required
 def home():

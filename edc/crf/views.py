@@ -1,8 +1,8 @@
 """eCRF data entry: thin views over edc/crf/services.py."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect,
+                   render_template, request, url_for)
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from .. import access
 from ..audit.services import Actor, decode
 from ..extensions import db
-from ..i18n import request_tr
+from ..i18n import per_language, request_tr
 from ..queries.services import record_queries
 from . import catalog as cat
 from . import services, values
@@ -248,12 +248,22 @@ def _display_one(item, value) -> str:
 
 @bp.app_context_processor
 def _crf_context():
-    return {"crf_status_names": {k: _(v) for k, v in STATUS_LABELS.items()},
+    # runs for every template: the names are translated once per language, the titles
+    # listed once per catalogue
+    catalog = cat.catalog()
+    kept = current_app.extensions.get("edc_form_titles")
+    if kept is None or kept[0] is not catalog:
+        kept = current_app.extensions["edc_form_titles"] = (
+            catalog, {oid: f.title for oid, f in catalog.forms.items()})
+    names = per_language("crf_status_names", lambda t: (
+        {k: t.ugettext(v) for k, v in STATUS_LABELS.items()},
+        {k: t.ugettext(v) for k, v in VISIT_STATUS_LABELS.items()}))
+    return {"crf_status_names": names[0],
             "derived_display": _display, "query_text": query_text,
             "audit_value": audit_value, "summary_value": summary_value,
-            "form_titles": {oid: f.title for oid, f in cat.catalog().forms.items()},
-            "schedule_forms": cat.catalog().forms,
-            "visit_status_names": {k: _(v) for k, v in VISIT_STATUS_LABELS.items()}}
+            "form_titles": kept[1],
+            "schedule_forms": catalog.forms,
+            "visit_status_names": names[1]}
 
 
 VISIT_STATUS_LABELS = {

@@ -1,4 +1,5 @@
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -27,8 +28,8 @@ def _site_or_403(permission):
 @login_required
 def index():
     site = _site_or_403(access.PATIENT_VIEW)
-    from ..i18n import translated
-    return render_template("patients/list.html", site=site,
+    from ..i18n import request_show_date, translated
+    return render_template("patients/list.html", site=site, date_text=request_show_date(),
                            patients=services.list_for_site(_actor(), site.id),
                            lookup=LookupForm(request.args),
                            status_names=translated(services.STATUS_LABELS),
@@ -79,6 +80,29 @@ def register():
     return render_template("patients/register.html", form=form, site=site), status
 
 
+# a pseudonym that url_for writes as is (letters and digits), replaced by the patient's
+_PID = "PID0PLACEHOLDER"
+
+
+def _new_form_link(pid: str):
+    """``url_for("crf.new", pid=pid, visit=…, oid=…)`` for the page's links to new forms
+    (one per form slot of every visit): url_for writes each visit/form link once per app,
+    for a placeholder patient, and the page puts its patient in. A pseudonym
+    (pseudonym.PATTERN: A-Z, 0-9, "-") is written in a URL as it is."""
+    cache = current_app.extensions.setdefault("edc_new_form_links", {})
+    root = request.script_root
+
+    def link(visit: str, oid: str) -> str:
+        key = (root, visit, oid)
+        url = cache.get(key)
+        if url is None:
+            if len(cache) > 10000:
+                cache.clear()
+            url = cache[key] = url_for("crf.new", pid=_PID, visit=visit, oid=oid)
+        return url.replace(_PID, pid, 1)
+    return link
+
+
 @bp.route("/<pid>")
 @login_required
 def show(pid):
@@ -101,9 +125,10 @@ def show(pid):
     blockers = services.enrolment_blockers(patient, records) \
         if patient.status == "screening" else []
     counts = open_counts([r.id for r in records])
-    from ..i18n import request_tr
+    from ..i18n import request_show_date, request_tr
     return render_template("patients/show.html", patient=patient, identifiers=idents,
-                           tr=request_tr(),
+                           tr=request_tr(), date_text=request_show_date(),
+                           new_form_url=_new_form_link(patient.pseudonym),
                            # a record's link is this + its id (an integer: nothing to
                            # quote), instead of url_for once per record
                            record_url=url_for("crf.edit", pid=patient.pseudonym, rid=0)[:-1],

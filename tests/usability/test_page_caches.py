@@ -188,3 +188,24 @@ def test_record_states_the_same_with_prebuilt_or_chunked_queries(app, world, mon
     assert usual == chunked
     assert [s for _, s in usual] == ["complete", "locked", "complete",
                                      "locked", "locked", "in_progress"]
+
+
+def test_timeline_links_to_new_forms_are_url_fors_for_each_patient(app, logged_in, world):
+    """The links to new forms are written once per app for a placeholder patient: each
+    patient's page has its own, equal to url_for's (visit forms, logs, unscheduled)."""
+    from flask import url_for
+    pids = [register_patient(app), register_patient(app, "IT01")]
+    pages = {"ES01": logged_in("investigator").get(f"/patients/{pids[0]}"),
+             "IT01": logged_in("investigator", "IT01").get(f"/patients/{pids[1]}")}
+    for pid, page in zip(pids, pages.values()):
+        html = page.get_data(as_text=True)
+        links = re.findall(r'<a class="add" href="([^"]+)"', html)
+        assert len(links) > 20
+        with app.test_request_context():
+            want = set()
+            for link in links:
+                visit, oid = link.rsplit("/", 2)[1:]
+                want.add(url_for("crf.new", pid=pid, visit=visit, oid=oid))
+        assert set(links) == want and all(f"/patients/{pid}/forms/" in u for u in links)
+        assert f"/patients/{pid}/forms/LOG/AE" in links and \
+            f"/patients/{pid}/forms/UNS1/AE" in links
