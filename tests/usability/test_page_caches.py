@@ -209,3 +209,21 @@ def test_timeline_links_to_new_forms_are_url_fors_for_each_patient(app, logged_i
         assert set(links) == want and all(f"/patients/{pid}/forms/" in u for u in links)
         assert f"/patients/{pid}/forms/LOG/AE" in links and \
             f"/patients/{pid}/forms/UNS1/AE" in links
+
+
+def test_bound_gettext_writes_what_flask_babels_writes(app):
+    """_() and ngettext() bound once per render (main_views/i18n.request_gettext) give
+    the text of the functions Flask-Babel installs: translation, plural forms, %-format
+    variables escaped, in each language."""
+    tpl = ('{{ _("Patients") }}|{{ _("Patients at %(site)s", site="<b>&") }}|'
+           '{% for n in (0, 1, 2, 5, 11, 100) %}'
+           '{{ ngettext("%(num)d open query", "%(num)d open queries", n) }}|{% endfor %}'
+           '{{ _("Saved.") }}')
+    for lang in ("en", "it", "ar", "es"):
+        with app.test_request_context(), force_locale(lang):
+            bound = render_template_string(tpl)                  # context processors
+            stock = app.jinja_env.from_string(tpl).render()     # Flask-Babel's globals
+        assert bound == stock, lang
+        assert "&lt;b&gt;&amp;" in bound
+        if lang != "en":
+            assert "Patients|" not in bound
