@@ -3,8 +3,9 @@ other EDCs — not started, in progress, complete, open query, verified, signed,
 
 The state is derived from the data already kept (records, queries, SDV marks,
 signatures, locks); nothing new is stored. :func:`record_states` reads them for any
-number of records with ONE query per kind (queries, SDV marks, signatures, locks, the
-database lock) — never one per record; none for SDV marks when no record is complete.
+number of records with at most three statements (open queries, SDV marks, and one for
+signatures, locks and the database lock) — never one per record; none for SDV marks when
+no record is complete.
 
 Priority, when several apply (the icon shown is the first that applies)::
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Integer, and_, bindparam, cast, literal, null, or_, select, union_all
 
 from ..extensions import db
 from .values import N_
@@ -98,7 +99,6 @@ def _statements() -> SimpleNamespace:
     a statement's clauses cost about as much as running it on a page."""
     from ..queries.models import Query, SdvMark
     from ..queries.services import ACTIVE
-    from ..signing.models import DataLock, Signature
 
     def ids(name):
         return bindparam(name, expanding=True)
@@ -107,19 +107,30 @@ def _statements() -> SimpleNamespace:
                                               Query.status.in_(ACTIVE)).distinct(),
         marks=select(SdvMark.record_id, SdvMark.item).where(
             SdvMark.record_id.in_(ids("rids")), SdvMark.cleared_at.is_(None)),
-        signed=select(Signature.record_ids).where(Signature.patient_id.in_(ids("pids")),
-                                                  Signature.status == "valid"),
-        locks=_locks_select([ids("sids")], [ids("pids")], [ids("rids")]))
+        covers=_covers_select([ids("sids")], [ids("pids")], [ids("rids")]))
 
 
-def _locks_select(sids, pids, rids):
-    """The active site, patient and form locks of these ids (each a list of IN lists)."""
-    from ..signing.models import DataLock
+def _covers_select(sids, pids, rids):
+    """What covers these records, in one statement (each a list of IN lists of ids): rows
+    (kind, record ids, site, patient, record) of the valid signatures of the patients
+    ("signature"), the database lock in force ("database": exports' DatabaseLock, whose
+    active_key is 1 while it is in force) and the active site, patient and form locks
+    (their scope)."""
+    from ..exports.models import DatabaseLock
+    from ..signing.models import DataLock, Signature
+    no_id = cast(null(), Integer)   # typed: PostgreSQL matches UNION columns pairwise
+    signatures = select(literal("signature").label("kind"), Signature.record_ids,
+                        no_id.label("site_id"), no_id.label("patient_id"),
+                        no_id.label("record_id")).where(
+        or_(*[Signature.patient_id.in_(c) for c in pids]), Signature.status == "valid")
+    database = select(literal("database"), null(), no_id, no_id, no_id).where(
+        DatabaseLock.active_key == 1)
     conds = [and_(DataLock.scope == "site", DataLock.site_id.in_(c)) for c in sids]
     conds += [and_(DataLock.scope == "patient", DataLock.patient_id.in_(c)) for c in pids]
     conds += [and_(DataLock.scope == "form", DataLock.record_id.in_(c)) for c in rids]
-    return select(DataLock.scope, DataLock.site_id, DataLock.patient_id,
-                  DataLock.record_id).where(DataLock.active.is_(True), or_(*conds))
+    locks = select(DataLock.scope, null(), DataLock.site_id, DataLock.patient_id,
+                   DataLock.record_id).where(DataLock.active.is_(True), or_(*conds))
+    return union_all(signatures, database, locks)
 
 
 def record_states(records, open_counts: dict[int, int] | None = None
@@ -128,7 +139,6 @@ def record_states(records, open_counts: dict[int, int] | None = None
 
     ``open_counts``: the active queries per record (queries.services.open_counts) when
     the caller already has them, for all of these records."""
-    from ..exports.services import database_lock_message
     from ..queries.sdv import record_verified
 
     records = [r for r in records if r.id is not None]
@@ -154,24 +164,24 @@ def record_states(records, open_counts: dict[int, int] | None = None
             active_marks.setdefault(rid, {})[item] = _ACTIVE_MARK
 
     signed: set[int] = set()
-    for chunk in _chunks(pids):
-        for ids in db.session.scalars(st.signed, {"pids": chunk}):
-            signed.update(int(x) for x in (ids or []))
-
-    everything_locked = database_lock_message() is not None
+    everything_locked = False
     locked_sites: set[int] = set()
     locked_patients: set[int] = set()
     frozen: set[int] = set()
-    if not everything_locked:
-        pid_chunks, rid_chunks = list(_chunks(pids)), list(_chunks(rids))
-        if len(pid_chunks) == 1 and len(rid_chunks) == 1:  # the usual page
-            rows = db.session.execute(st.locks, {"sids": sids, "pids": pid_chunks[0],
-                                                 "rids": rid_chunks[0]})
-        else:  # still one query: an IN list per chunk
-            rows = db.session.execute(_locks_select([sids], pid_chunks, rid_chunks))
-        for scope, sid, pid, rid in rows:
-            {"site": locked_sites, "patient": locked_patients}.get(scope, frozen).add(
-                {"site": sid, "patient": pid}.get(scope, rid))
+    pid_chunks, rid_chunks = list(_chunks(pids)), list(_chunks(rids))
+    if len(pid_chunks) == 1 and len(rid_chunks) == 1:  # the usual page
+        rows = db.session.execute(st.covers, {"sids": sids, "pids": pid_chunks[0],
+                                              "rids": rid_chunks[0]})
+    else:  # still one statement: an IN list per chunk
+        rows = db.session.execute(_covers_select([sids], pid_chunks, rid_chunks))
+    for kind, ids, sid, pid, rid in rows:
+        if kind == "signature":
+            signed.update(int(x) for x in (ids or []))
+        elif kind == "database":
+            everything_locked = True
+        else:
+            {"site": locked_sites, "patient": locked_patients}.get(kind, frozen).add(
+                {"site": sid, "patient": pid}.get(kind, rid))
 
     for r in records:
         flags = out[r.id].flags

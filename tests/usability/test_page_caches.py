@@ -227,3 +227,35 @@ def test_bound_gettext_writes_what_flask_babels_writes(app):
         assert "&lt;b&gt;&amp;" in bound
         if lang != "en":
             assert "Patients|" not in bound
+
+
+def test_record_states_see_the_database_lock_as_exports_does(app, world, monkeypatch):
+    """record_states reads the database lock in its one statement for what covers the
+    records: it agrees with exports.database_lock_message for every kind of lock row
+    (the usual page and the chunked statement alike)."""
+    from edc.crf import record_status
+    from edc.exports.models import DatabaseLock
+    from edc.exports.services import database_lock_message
+    from mon_support import record
+    pid = register_patient(app)
+    with app.app_context():
+        rids = [save(pid, "APH", "APH", APH).record.id,
+                save(pid, "SCR", "DM", DM, complete=False).record.id]
+        _db.session.commit()
+        rows = [None, ("active", 1), ("released", None), ("active", None), ("released", 1)]
+        for row in rows:
+            _db.session.query(DatabaseLock).delete()
+            if row is not None:
+                _db.session.add(DatabaseLock(kind="full", name="Database lock",
+                                             status=row[0], active_key=row[1]))
+            _db.session.commit()
+            locked = database_lock_message() is not None
+            for chunk in (500, 1):
+                monkeypatch.setattr(record_status, "CHUNK", chunk)
+                st = record_status.record_states([record(r) for r in rids])
+                assert [st[r].state == "locked" for r in rids] == [locked, locked], \
+                    (row, chunk)
+        assert locked is True  # the last row: released, yet active_key 1
+        _db.session.query(DatabaseLock).delete()
+        _db.session.commit()
+        _db.session.remove()
