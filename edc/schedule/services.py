@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from ..crf import catalog as cat
 from ..crf.models import FormRecord
@@ -18,11 +20,20 @@ def records_by_patient(patient_ids: list[int]) -> dict[int, list[FormRecord]]:
     out: dict[int, list[FormRecord]] = {pid: [] for pid in patient_ids}
     if not patient_ids:
         return out
-    for r in db.session.scalars(select(FormRecord).where(
-            FormRecord.patient_id.in_(patient_ids), FormRecord.status.in_(LIVE))
-            .order_by(FormRecord.visit_code, FormRecord.seq)):
+    for r in db.session.scalars(_live_records(), {"pids": list(patient_ids)}):
         out[r.patient_id].append(r)
     return out
+
+
+@lru_cache(maxsize=1)
+def _live_records():
+    """The live records of some patients, built once. Their patient is not joined in
+    (FormRecord.patient is lazy="joined"): the callers have loaded the patients already,
+    and ``r.patient`` finds its one in the session without a query."""
+    return select(FormRecord).where(
+        FormRecord.patient_id.in_(bindparam("pids", expanding=True)),
+        FormRecord.status.in_(LIVE)).order_by(FormRecord.visit_code, FormRecord.seq) \
+        .options(lazyload(FormRecord.patient))
 
 
 def site_today(site, now: datetime | None = None) -> date:
