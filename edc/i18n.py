@@ -51,6 +51,8 @@ def request_gettext() -> dict:
         rv = one(__string)
         if eval_ctx.autoescape:
             rv = Markup(rv)
+        if not variables and "%" not in rv:
+            return rv   # what "% {}" gives: no placeholder, nothing to format
         return rv % variables   # always a format string, as in jinja2.ext
 
     @pass_eval_context
@@ -150,6 +152,13 @@ def per_language(key, build):
     if key not in kept:
         kept[key] = build(t)
     return kept[key]
+
+
+def kept_html(key: str, macro, *args):
+    """What ``macro(*args)`` writes, when that depends on the language only (the status
+    legend, the icons' sprite): written once per language and kept (per_language). The
+    macro's own comment says so; ``key`` names the macro and its arguments."""
+    return per_language(("html", key) + args, lambda t: macro(*args))
 
 
 def translated(labels: dict) -> dict:

@@ -13,9 +13,10 @@ bp = Blueprint("main", __name__)
 @bp.app_context_processor
 def _i18n_context():
     """Every template's ``_()`` and ``ngettext()`` bound to the render's translations once
-    (i18n.request_gettext), instead of a lookup through Flask-Babel on each call."""
-    from .i18n import request_gettext
-    return request_gettext()
+    (i18n.request_gettext), instead of a lookup through Flask-Babel on each call; and
+    ``kept_html`` for what a macro writes the same for every page of a language."""
+    from .i18n import kept_html, request_gettext
+    return dict(request_gettext(), kept_html=kept_html)
 
 
 @bp.route("/")

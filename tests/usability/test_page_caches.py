@@ -259,3 +259,28 @@ def test_record_states_see_the_database_lock_as_exports_does(app, world, monkeyp
         _db.session.query(DatabaseLock).delete()
         _db.session.commit()
         _db.session.remove()
+
+
+def test_legend_kept_per_language_and_id(app, logged_in, world):
+    """The status legend is written once per language (and per id) and kept: each page
+    shows its own language's legend, with its own id."""
+    pid = register_patient(app)
+    c = logged_in("investigator")
+
+    def legend(html, id_):
+        part = html.split(f'<div class="status-legend" id="{id_}">')[1].split("</div>\n")[0]
+        return (re.search(r'class="legend-title"[^>]*>([^<]+)', part).group(1),
+                re.findall(r'class="fs-word">([^<]+)', part)[:7])
+    got = []
+    for lang in ("en", "it", "ar", "en"):
+        post(c, "/language", {"lang": lang})
+        got.append(legend(c.get(f"/patients/{pid}").get_data(as_text=True),
+                          "status-legend"))
+        home = c.get("/").get_data(as_text=True)
+        assert legend(home, "due-legend") == got[-1]
+        assert home.count('class="si-sprite"') == 1
+    assert got[0] == got[3] and got[0][0] == "Form status:"
+    assert got[0][1] == ["Not started", "In progress", "Complete", "Verified (SDV)",
+                         "Open query", "Signed", "Locked"]
+    assert got[1][0] != got[0][0] and got[1][1] != got[0][1]
+    assert re.search("[\u0600-\u06ff]", got[2][0] + "".join(got[2][1]))
