@@ -67,9 +67,12 @@ def _render(patient, form, visit_code, rec, formdata, *, result=None, stale=None
         by_item.setdefault(q.item, []).append(q)
     refs = services.references(form, patient, rec)
     can_edit = access.can(current_user, access.CRF_EDIT, patient.site_id)
+    from ..queries.services import ACTIVE
     from .record_status import NOT_STARTED, record_states
-    rec_state = NOT_STARTED if rec is None else \
-        record_states([rec]).get(rec.id) if rec.status in services.LIVE else None
+    # the record's queries are loaded above: its open ones counted from them
+    rec_state = NOT_STARTED if rec is None else record_states(
+        [rec], open_counts={rec.id: sum(q.status in ACTIVE for q in queries)}
+    ).get(rec.id) if rec.status in services.LIVE else None
     return render_template(
         "crf/form.html", patient=patient, form=form, visit_code=visit_code, rec=rec,
         rec_state=rec_state, unsaved=result is not None or stale is not None,
