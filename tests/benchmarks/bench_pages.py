@@ -1,8 +1,9 @@
 """Micro-benchmark of the investigator loop's GET pages: server CPU per page.
 
-    .venv/bin/python tests/benchmarks/bench_pages.py [--n 60] [--records 25]
-        [--patients 50] [--lang en] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/edc_pages_bench]
-        [--sqlite] [--profile PAGE] [--show-sql PAGE]
+    .venv/bin/python tests/benchmarks/bench_pages.py [--n 60] [--rounds 3]
+        [--records 25] [--patients 50] [--lang en] [--sqlite] [--show-sql PAGE]
+        [--profile PAGE [--all] [--cprofile [--sort tottime] [--lines 45]]]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/edc_pages_bench]
 
 The same data as tests/benchmarks/bench_load.py after a while: a site with ``--patients``
 patients, an investigator, and one patient with ``--records`` CRS assessments (ACUTE
@@ -20,7 +21,8 @@ does not move with other work on the machine):
 - timeline          GET /patients/<pid>
 
 ``--profile PAGE`` (list, new, existing, timeline) prints a pyinstrument profile of that
-page's requests instead.
+page's requests instead (``--all``: every frame), or with ``--cprofile`` cProfile's
+table (call counts). The PostgreSQL database (default edc_pages_bench) is emptied first.
 """
 from __future__ import annotations
 
