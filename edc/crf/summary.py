@@ -69,15 +69,17 @@ def compute(fields, records: list[Any], d0: date | None) -> dict[str, Any]:
     ``records`` are live records (form_oid, visit_code, seq, values); the value types are
     the stored ones. Study day = date − D0 (D0 is day 0)."""
     out: dict[str, Any] = {}
+    # each record's attributes read once (ORM attributes), not once per summary field
+    rows = [(r.form_oid, r.visit_code, r.seq, r.values, r) for r in records]
     for f in fields:
         vals = []
-        for r in records:
+        for form_oid, visit_code, seq, values, r in rows:
             for form, item in f.source:
-                if r.form_oid == form and (f.visit is None or r.visit_code == f.visit):
-                    v = r.values.get(item)
+                if form_oid == form and (f.visit is None or visit_code == f.visit):
+                    v = values.get(item)
                     if v is not None:
-                        vals.append((str(r.values.get(f.episode[0]) or "") if f.episode
-                                     else "", r.visit_code, r.seq, v, r))
+                        vals.append((str(values.get(f.episode[0]) or "") if f.episode
+                                     else "", visit_code, seq, v, r))
         vals.sort(key=lambda t: (t[0], t[1], t[2]))
         plain = [t[3] for t in vals]
         agg = f.aggregate
