@@ -9,11 +9,12 @@ transaction as the data; mails wait in the outbox (see :mod:`edc.alerts.mail`).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .. import access
 from ..audit.services import Actor, record as audit
@@ -199,11 +200,17 @@ def unread_count(user) -> int:
     sites = _visible_sites(user)
     if not sites:
         return 0
-    return db.session.scalar(
-        select(func.count(AlertReceipt.id)).join(SafetyAlert,
-                                                 SafetyAlert.id == AlertReceipt.alert_id)
-        .where(AlertReceipt.user_id == user.id, AlertReceipt.read_at.is_(None),
-               SafetyAlert.site_id.in_(sites))) or 0
+    return db.session.execute(_unread_statement(), {"uid": user.id, "sites": sites}
+                              ).scalar() or 0
+
+
+@cache
+def _unread_statement():
+    """Built once: every page shows the count."""
+    return select(func.count(AlertReceipt.id)).join(
+        SafetyAlert, SafetyAlert.id == AlertReceipt.alert_id).where(
+        AlertReceipt.user_id == bindparam("uid"), AlertReceipt.read_at.is_(None),
+        SafetyAlert.site_id.in_(bindparam("sites", expanding=True)))
 
 
 def inbox(user, limit: int = 200) -> list[AlertReceipt]:

@@ -3,8 +3,10 @@ by monitors and data managers, their workflow (open → answered → closed, re-
 cancelled), and the lists."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import access
 from ..audit.services import Actor, record as audit
@@ -68,13 +70,19 @@ def record_queries(record_ids: list[int]) -> list[Query]:
 
 def open_counts(record_ids: list[int]) -> dict[int, int]:
     """Active (open or answered) queries per record."""
-    from sqlalchemy import func
     if not record_ids:
         return {}
-    return dict(db.session.execute(
-        select(Query.record_id, func.count(Query.id))
-        .where(Query.record_id.in_(record_ids), Query.status.in_(ACTIVE))
-        .group_by(Query.record_id)).all())
+    return dict(db.session.execute(_open_counts_statement(), {"ids": list(record_ids)}
+                                   ).all())
+
+
+@cache
+def _open_counts_statement():
+    """Built once (every eCRF and patient page runs it)."""
+    from sqlalchemy import func
+    return select(Query.record_id, func.count(Query.id)).where(
+        Query.record_id.in_(bindparam("ids", expanding=True)),
+        Query.status.in_(ACTIVE)).group_by(Query.record_id)
 
 
 # ------------------------------------------------------------------ manual queries
@@ -295,14 +303,20 @@ def age_band_counts(site_ids: list[int]) -> dict[int, dict[str, int]]:
     return out
 
 
+@cache
+def _patient_counts_statement():
+    """Built once (the patient page runs it)."""
+    from ..crf.models import FormRecord
+    return select(FormRecord.visit_code, Query.status).join(
+        FormRecord, FormRecord.id == Query.record_id).where(
+        Query.patient_id == bindparam("pid"), Query.status.in_(ACTIVE))
+
+
 def patient_counts(patient_id: int) -> dict[str, dict[str, int]]:
     """Active queries of a patient per visit code: {"open": n, "answered": m}."""
-    from ..crf.models import FormRecord
     out: dict[str, dict[str, int]] = {}
-    for visit, status in db.session.execute(
-            select(FormRecord.visit_code, Query.status)
-            .join(FormRecord, FormRecord.id == Query.record_id)
-            .where(Query.patient_id == patient_id, Query.status.in_(ACTIVE))):
+    for visit, status in db.session.execute(_patient_counts_statement(),
+                                            {"pid": patient_id}):
         d = out.setdefault(visit, {"open": 0, "answered": 0})
         d[status] += 1
     return out

@@ -30,6 +30,8 @@ and the taking of a lock exclude each other, on the rows a lock is about:
 """
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, text
 
@@ -54,13 +56,20 @@ class Locked(Conflict):
 
 def active_locks(patient, record=None) -> list[DataLock]:
     """The active locks that cover the patient (site and patient locks) and the record."""
-    conds = [and_(DataLock.scope == "site", DataLock.site_id == patient.site_id),
-             and_(DataLock.scope == "patient", DataLock.patient_id == patient.id)]
-    if record is not None and record.id is not None:
-        conds.append(and_(DataLock.scope == "form", DataLock.record_id == record.id))
-    return list(db.session.scalars(select(DataLock).where(DataLock.active.is_(True),
-                                                          or_(*conds))
-                                   .order_by(DataLock.id)))
+    rid = record.id if record is not None else None  # NULL: no form lock matches
+    return list(db.session.scalars(_active_locks_statement(), {
+        "sid": patient.site_id, "pid": patient.id, "rid": rid}))
+
+
+@cache
+def _active_locks_statement():
+    """Built once (the patient and eCRF pages run it)."""
+    from sqlalchemy import bindparam
+    return select(DataLock).where(DataLock.active.is_(True), or_(
+        and_(DataLock.scope == "site", DataLock.site_id == bindparam("sid")),
+        and_(DataLock.scope == "patient", DataLock.patient_id == bindparam("pid")),
+        and_(DataLock.scope == "form", DataLock.record_id == bindparam("rid")))
+    ).order_by(DataLock.id)
 
 
 def _dialect() -> str:

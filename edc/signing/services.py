@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from functools import cache
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import access
 from ..audit.services import Actor, record as audit
@@ -204,10 +205,16 @@ def invalidate_on_change(actor: Actor, patient, record: FormRecord,
 def patient_signatures(patient) -> dict[str | None, list[Signature]]:
     """Per visit code (None: casebook): its signatures, newest first, valid or not."""
     out: dict[str | None, list[Signature]] = {}
-    for s in db.session.scalars(select(Signature).where(Signature.patient_id == patient.id)
-                                .order_by(Signature.id.desc())):
+    for s in db.session.scalars(_signatures_statement(), {"pid": patient.id}):
         out.setdefault(s.visit_code if s.scope == "visit" else None, []).append(s)
     return out
+
+
+@cache
+def _signatures_statement():
+    """Built once (the patient and eCRF pages run it)."""
+    return select(Signature).where(Signature.patient_id == bindparam("pid")) \
+        .order_by(Signature.id.desc())
 
 
 def latest(sigs: list[Signature]) -> Signature | None:
