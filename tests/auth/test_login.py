@@ -106,7 +106,8 @@ def test_passwords_hashed_with_argon2id(world, db):
 def test_production_argon2_parameters_meet_owasp():
     """The production hasher (the tests swap in a cheap one) uses argon2id with at least
     one of OWASP's recommended configurations (Password Storage Cheat Sheet): m=47104
-    (46 MiB), t=1, p=1 or an equivalent with more iterations for less memory."""
+    (46 MiB), t=1, p=1 or an equivalent with more iterations for less memory (m=19456,
+    t=2 …)."""
     from argon2 import PasswordHasher, Type, extract_parameters
 
     from edc.auth.services import ARGON2_PARAMETERS

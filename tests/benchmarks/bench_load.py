@@ -24,7 +24,7 @@ step's latency is about N users / throughput, so p95 ≤ 300 ms at 50 users woul
 
 Log-ins (``--ramp``): the users log in one after the other over ``--ramp`` seconds, as
 investigators do not all log in at the same instant; each log-in verifies an argon2id
-hash (OWASP's parameters, ~65 ms of CPU by design), so 50 simultaneous log-ins take the
+hash (OWASP's parameters, ~40 ms of CPU by design), so 50 simultaneous log-ins take the
 two cores for a few seconds (``--ramp 0``). When the last one is in, the T seconds of the loop
 start; requests/s and the server's CPU (gunicorn workers + PostgreSQL backends, read from
 /proc, so other work on the machine does not count) are those of the loop.
