@@ -176,6 +176,9 @@ def register_web(app: Flask) -> None:
     @app.context_processor
     def _context():
         from flask_babel import get_locale
+        # bound once per render: the templates call can() for every menu entry and button,
+        # and each current_user lookup goes through Flask-Login's context
+        user = current_user._get_current_object()
         return {
             "access": access,
             "role_names": access.ROLE_LABELS,
@@ -189,7 +192,7 @@ def register_web(app: Flask) -> None:
             "locale": str(get_locale()),
             "text_dir": i18n.text_direction(),
             "can": lambda perm, site=None: access.can(
-                current_user, perm, (site or g.get("site")).id)
+                user, perm, (site or g.get("site")).id)
             if (site or g.get("site")) is not None else False,
         }
 

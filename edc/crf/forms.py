@@ -232,7 +232,10 @@ def raw_inputs(form: FormDef, formdata) -> tuple[dict, dict]:
         else:
             vals = formdata.getlist(item.name)
             raw[item.name] = vals if len(vals) > 1 else (vals[0] if vals else None)
-        code = formdata.get(f"{item.name}__mc")
+        # `in` first: MultiDict.get of an absent key raises and catches an HTTPException
+        # (BadRequestKeyError) — for each item of each save
+        mc = f"{item.name}__mc"
+        code = formdata.get(mc) if mc in formdata else None
         if code:
             missing[item.name] = (code, formdata.get(f"{item.name}__mr", ""))
     return raw, missing

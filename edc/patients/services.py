@@ -106,8 +106,11 @@ def lookup(actor: Actor, text: str) -> Patient:
 
 
 def list_for_site(actor: Actor, site_id: int) -> list[Patient]:
+    # The site is the same for every row, and already in the session (the user's
+    # memberships load their sites): not joined into each row (Patient.site is "joined").
+    from sqlalchemy.orm import lazyload
     q = access.patient_query(actor.user).where(Patient.site_id == site_id) \
-        .order_by(Patient.seq)
+        .options(lazyload(Patient.site)).order_by(Patient.seq)
     return list(db.session.scalars(q))
 
 
