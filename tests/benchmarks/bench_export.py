@@ -36,6 +36,8 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE.parents[2]))
 
+from bench_common import fresh_pg  # noqa: E402
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/edc_bench_exp"
 SITES = (("ES01", "Barcelona", "ES", "Europe/Madrid"), ("IT01", "Rome", "IT", "Europe/Rome"),
          ("LB01", "Beirut", "LB", "Asia/Beirut"), ("JO01", "Amman", "JO", "Asia/Amman"))
@@ -59,22 +61,6 @@ def make_app(url: str, instance: str):
     app.instance_path = instance
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     return app
-
-
-def reset_pg(url: str) -> None:
-    import psycopg
-    from sqlalchemy import create_engine, text
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0].replace("postgresql+psycopg", "postgresql") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s",
-                            (name,)).fetchone():
-            conn.execute(f'create database "{name}"')
-    eng = create_engine(url, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))
-    eng.dispose()
 
 
 # ---------------------------------------------------------------- data
@@ -269,7 +255,7 @@ def main():
     print(f"PostgreSQL {args.pg.rsplit('@', 1)[-1]}; {os.cpu_count()} CPUs; load average "
           f"{os.getloadavg()[0]:.1f} (other processes compete for the CPUs); "
           f"instance {instance}")
-    reset_pg(args.pg)
+    fresh_pg(args.pg)
     gen = generate(args.pg, instance, args.patients)
     print(f"generated {gen['patients']} patients, {gen['records']} records, "
           f"{gen['values']} item values in {gen['seconds']:.1f} s")

@@ -38,28 +38,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from bench_common import fresh_pg  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 CRS = {"CRSDAT": "2026-03-10", "CRSTMAX": "38.6", "CRSFEVOC": "false", "CRSMASK": "false",
        "CRSHYPO": "false", "CRSO2DEV": "none", "CRSDTH": "false", "CRSICU": "false",
        "CRSGRINV": "1", "CRSTOCI": "false", "CRSCS": "false", "CRSACYT": "false",
        "action": "save"}
-
-
-def reset_pg(url: str) -> None:
-    import psycopg
-    dbname = url.rsplit("/", 1)[1]
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
-                         autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname=%s",
-                            (dbname,)).fetchone():
-            conn.execute(f'create database "{dbname}"')
-    eng = create_engine(url, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))
-    eng.dispose()
 
 
 def setup(url: str, patients: int, records: int, lang: str):
@@ -165,7 +151,7 @@ def main():
         url = f"sqlite:///{tempfile.mkdtemp()}/pages.sqlite"
     else:
         url = args.pg
-        reset_pg(url)
+        fresh_pg(url)
     app, c, pages = setup(url, args.patients, args.records, args.lang)
     for path in pages.values():  # warm-up: templates compiled, caches filled
         for _ in range(3):

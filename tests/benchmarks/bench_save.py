@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import JSON, Column, Integer, create_engine, event, func, select, text  # noqa: E402
+from bench_common import fresh_pg  # noqa: E402
+from sqlalchemy import JSON, Column, Integer, create_engine, event, func, select  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 ICANS = {
@@ -40,14 +41,6 @@ ICANS = {
     "ICANEEG": "false", "ICANMOT": "false", "ICANIMG": "false", "ICANICH": "false",
     "ICANICP": "false", "ICANDTH": "false", "ICANGINV": "2",
 }
-
-
-def reset_pg(url):
-    eng = create_engine(url, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))
-    eng.dispose()
 
 
 class StatementCounter:
@@ -304,17 +297,10 @@ def main():
     ap.add_argument("--show-sql", action="store_true",
                     help="print the SQL statements of one EDC save")
     args = ap.parse_args()
-    dbname = args.pg.rsplit("/", 1)[1]
     tmp = tempfile.mkdtemp()
     targets = [("SQLite", f"sqlite:///{tmp}/bench.sqlite", f"sqlite:///{tmp}/bare.sqlite")]
     try:
-        import psycopg
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
-                             autocommit=True) as conn:
-            if not conn.execute("select 1 from pg_database where datname=%s", (dbname,)
-                                ).fetchone():
-                conn.execute(f'create database "{dbname}"')
-        reset_pg(args.pg)
+        fresh_pg(args.pg)
         targets.append(("PostgreSQL", args.pg, args.pg))
     except Exception as e:  # noqa: BLE001
         print(f"PostgreSQL skipped: {e}")
