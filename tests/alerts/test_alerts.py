@@ -142,12 +142,15 @@ def test_death_and_chain_of_identity_refusal(app, world, es):
 
 
 def test_sae_clock_on_the_form(app, logged_in, es):
+    from edc.schedule.services import site_today
     pid = es
     with app.app_context():
-        out = save(pid, "LOG", "AE", dict(AE, AEAWDAT=date.today().isoformat()),
-                   complete=False)
+        # the investigator enters the site's date of today (Madrid's date is already
+        # tomorrow's from 23:00 UTC in winter: the server's date would be a day early)
+        today = site_today(patient(pid).site)
+        out = save(pid, "LOG", "AE", dict(AE, AEAWDAT=today.isoformat()), complete=False)
         rid = out.record.id
-        clock = services.sae_clock(date.today(), patient(pid).site)
+        clock = services.sae_clock(today, patient(pid).site)
         assert clock["due"] - clock["start"] == timedelta(hours=24)
         assert not clock["overdue"]
     html = logged_in("investigator").get(f"/patients/{pid}/records/{rid}").get_data(
