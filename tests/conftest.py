@@ -27,6 +27,16 @@ def _reset_postgres(url: str) -> None:
     eng.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL pass repeats what touches the database; a test marked
+    ``no_database`` (static analysis, pure rendering) ran in the SQLite pass already."""
+    if pg_url():
+        skip = pytest.mark.skip(reason="no database involved: runs in the SQLite pass")
+        for item in items:
+            if item.get_closest_marker("no_database"):
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     from edc.translations import compile_all

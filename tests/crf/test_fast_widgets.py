@@ -53,6 +53,7 @@ def _formdata(form, rng: random.Random, mode: str) -> MultiDict:
     return data
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("lang", ["en", "ar", "it", "es"])
 def test_fast_widgets_write_what_wtforms_writes(app, lang):
     rng = random.Random(lang)

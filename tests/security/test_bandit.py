@@ -5,9 +5,12 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from edc import REPO_ROOT
 
 
+@pytest.mark.no_database
 def test_bandit_finds_nothing_unjustified():
     exe = shutil.which("bandit", path=str(REPO_ROOT / ".venv/bin")) or shutil.which("bandit")
     cmd = [exe] if exe else [sys.executable, "-m", "bandit"]
