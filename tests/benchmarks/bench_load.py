@@ -55,6 +55,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import cpu_times, steal_since  # noqa: E402
 PASSWORD = "correct horse battery staple"
 DB_NAME = "edc_load"
 CRS = {"CRSDAT": "2026-03-10", "CRSTMAX": "38.6", "CRSFEVOC": "false", "CRSMASK": "false",
@@ -267,7 +269,8 @@ def main():
         def loop_starts():  # CPU and time at the start of the timed loop
             workers, backends = server_pids(gun.pid, args.db)
             mark.update(t=time.time(), app=cpu_seconds(workers), db=cpu_seconds(backends),
-                        backends=set(backends), client=time.process_time())
+                        backends=set(backends), client=time.process_time(),
+                        steal=cpu_times())
         run = Run(args.users, args.seconds, loop_starts)
         start = time.time()
         threads = [threading.Thread(target=user_loop, args=(
@@ -278,6 +281,7 @@ def main():
         for t in threads:
             t.join(args.ramp + args.seconds + 660)
         end, client_cpu = time.time(), time.process_time() - mark.get("client", 0.0)
+        steal = steal_since(mark["steal"]) if "steal" in mark else "CPU steal: unknown"
         workers, backends = server_pids(gun.pid, args.db)
         # backends opened during the loop count whole; those of the log-in phase from the mark
         new = [b for b in backends if b not in mark.get("backends", ())]
@@ -295,6 +299,7 @@ def main():
           f"{args.workers} workers x {args.threads} threads, PostgreSQL")
     print("load average before: %.2f %.2f %.2f, after: %.2f %.2f %.2f (%d cores)"
           % (*load_before, *os.getloadavg(), os.cpu_count()))
+    print(steal)
     loop_requests = sum(n for name, n in run.requests if name not in ("login page", "login"))
     if wall > 0:
         print(f"loop: {loop_steps} steps ({loop_steps / wall:.1f}/s), {loop_requests} HTTP "

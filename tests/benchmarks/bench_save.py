@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import fresh_pg  # noqa: E402
+from bench_common import cpu_times, fresh_pg, steal_since  # noqa: E402
 from sqlalchemy import JSON, Column, Integer, create_engine, event, func, select  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
@@ -306,6 +306,7 @@ def main():
         print(f"PostgreSQL skipped: {e}")
     print("load average (1/5/15 min): %.2f %.2f %.2f on %d cores"
           % (*os.getloadavg(), os.cpu_count()))
+    mark = cpu_times()
     for name, url, bare_url in targets:
         print(f"{name}: {args.saves} saves")
         edc, edc_sql, edc_cpu, audit_rows = edc_rate(url, args.saves, args.show_sql)
@@ -323,6 +324,7 @@ def main():
         print(f"  ratio         : {edc / bare:8.2f}  (target >= 0.5)")
         print(f"  floor / bare  : {floor / bare:8.2f}  (the most any EDC on this stack "
               f"that audits each item could reach)")
+    print(steal_since(mark))
 
 
 if __name__ == "__main__":
