@@ -57,10 +57,18 @@ def update() -> None:
                  "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100")
 
 
-def compile_all() -> None:
+def compile_all(only_stale: bool = False) -> None:
+    """Compile each catalogue (.po → .mo); ``only_stale``: only where the .mo is missing or
+    older than its .po (the test suite: its two passes may run side by side, and must not
+    rewrite a .mo the other is reading)."""
     for lang in LANGUAGES:
-        if (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").exists():
-            _run("compile", "-d", str(TRANSLATIONS), "-l", lang)
+        po = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        mo = po.with_suffix(".mo")
+        if only_stale and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        _run("compile", "-d", str(TRANSLATIONS), "-l", lang)
 
 
 def catalogue_problems() -> list[str]:

@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     from edc.translations import compile_all
-    compile_all()
+    compile_all(only_stale=True)
     inst = tmp_path_factory.mktemp("instance")
     url = pg_url()
     if url:
