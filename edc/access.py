@@ -7,6 +7,8 @@ A patient of a site where the user may not see patients is a 404, never a 403.
 """
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import Select, select
 
 from flask_babel import lazy_gettext as _l
@@ -103,15 +105,7 @@ def get_patient(session, user, pseudonym: str, permission: str = PATIENT_VIEW):
 
     If the user may see the patient but lacks ``permission`` there: Forbidden.
     """
-    global _PATIENT_BY_PSEUDONYM
-    if _PATIENT_BY_PSEUDONYM is None:  # built once: every patient page runs it
-        from sqlalchemy import bindparam
-
-        from .patients.models import Patient
-        _PATIENT_BY_PSEUDONYM = select(Patient).where(
-            Patient.site_id.in_(bindparam("sites", expanding=True)),
-            Patient.pseudonym == bindparam("pseudonym"))
-    patient = session.execute(_PATIENT_BY_PSEUDONYM, {
+    patient = session.execute(_patient_by_pseudonym(), {
         "sites": sites_with(user, PATIENT_VIEW), "pseudonym": pseudonym}).scalar()
     if patient is None:
         raise NotFound(_l("Patient not found."))
@@ -120,7 +114,14 @@ def get_patient(session, user, pseudonym: str, permission: str = PATIENT_VIEW):
     return patient
 
 
-_PATIENT_BY_PSEUDONYM = None
+@cache
+def _patient_by_pseudonym():
+    """Built once: every patient page runs it."""
+    from sqlalchemy import bindparam
+
+    from .patients.models import Patient
+    return select(Patient).where(Patient.site_id.in_(bindparam("sites", expanding=True)),
+                                 Patient.pseudonym == bindparam("pseudonym"))
 
 
 def require(user, permission: str, site_id: int) -> None:

@@ -1,6 +1,8 @@
 """Web wiring: blueprints, log-in loader, current site, error pages, template helpers."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Flask, abort, flash, g, redirect, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -41,27 +43,28 @@ ERROR_TEXTS = {
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from .auth.models import User
     try:
         uid, epoch = (int(x) for x in user_id.split(":"))
     except ValueError:
         return None
     # One statement for the user, the active memberships and their sites (instead of a
-    # second SELECT for the memberships): every page needs them for access checks. Built
-    # once: every request runs it.
-    global _LOAD_USER
-    if _LOAD_USER is None:
-        from sqlalchemy import bindparam, select
-        from sqlalchemy.orm import joinedload
-        _LOAD_USER = select(User).options(joinedload(User.memberships)) \
-            .where(User.id == bindparam("uid"))
-    user = db.session.execute(_LOAD_USER, {"uid": uid}).unique().scalar_one_or_none()
+    # second SELECT for the memberships): every page needs them for access checks.
+    user = db.session.execute(_load_user_statement(), {"uid": uid}).unique() \
+        .scalar_one_or_none()
     if user is None or not user.active or user.session_epoch != epoch:
         return None  # logged out everywhere, disabled, or password changed
     return user
 
 
-_LOAD_USER = None
+@cache
+def _load_user_statement():
+    """Built once: every request runs it."""
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    from .auth.models import User
+    return select(User).options(joinedload(User.memberships)) \
+        .where(User.id == bindparam("uid"))
 
 
 def current_site():

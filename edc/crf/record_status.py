@@ -27,10 +27,10 @@ record; an open query on any record shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import Integer, and_, bindparam, cast, literal, null, or_, select, union_all
+from sqlalchemy import Integer, bindparam, cast, literal, null, or_, select, union_all
 
 from ..extensions import db
 from .values import N_
@@ -93,7 +93,7 @@ def _chunks(ids):
         yield ids[i:i + CHUNK]
 
 
-@lru_cache(maxsize=1)
+@cache
 def _statements() -> SimpleNamespace:
     """The queries of :func:`record_states`, built once (ids bound at execution): building
     a statement's clauses cost about as much as running it on a page."""
@@ -113,23 +113,22 @@ def _statements() -> SimpleNamespace:
 def _covers_select(sids, pids, rids):
     """What covers these records, in one statement (each a list of IN lists of ids): rows
     (kind, record ids, site, patient, record) of the valid signatures of the patients
-    ("signature"), the database lock in force ("database": exports' DatabaseLock, whose
-    active_key is 1 while it is in force) and the active site, patient and form locks
-    (their scope)."""
-    from ..exports.models import DatabaseLock
+    ("signature"), the database lock in force ("database") and the active site, patient
+    and form locks that cover them (their scope)."""
+    from ..exports.models import in_force
+    from ..signing.locks import covering
     from ..signing.models import DataLock, Signature
     no_id = cast(null(), Integer)   # typed: PostgreSQL matches UNION columns pairwise
     signatures = select(literal("signature").label("kind"), Signature.record_ids,
                         no_id.label("site_id"), no_id.label("patient_id"),
                         no_id.label("record_id")).where(
         or_(*[Signature.patient_id.in_(c) for c in pids]), Signature.status == "valid")
-    database = select(literal("database"), null(), no_id, no_id, no_id).where(
-        DatabaseLock.active_key == 1)
-    conds = [and_(DataLock.scope == "site", DataLock.site_id.in_(c)) for c in sids]
-    conds += [and_(DataLock.scope == "patient", DataLock.patient_id.in_(c)) for c in pids]
-    conds += [and_(DataLock.scope == "form", DataLock.record_id.in_(c)) for c in rids]
+    database = select(literal("database"), null(), no_id, no_id, no_id).where(in_force())
+
+    def among(chunks):
+        return lambda column: or_(*[column.in_(c) for c in chunks])
     locks = select(DataLock.scope, null(), DataLock.site_id, DataLock.patient_id,
-                   DataLock.record_id).where(DataLock.active.is_(True), or_(*conds))
+                   DataLock.record_id).where(covering(among(sids), among(pids), among(rids)))
     return union_all(signatures, database, locks)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -294,29 +295,29 @@ def _attached(patient: Patient, rec: FormRecord) -> dict[str, bool]:
     """Whether the saved record has active automatic queries, open manual queries or
     active SDV marks, and whether the patient has valid signatures covering its visit:
     the conditions under which the save must look at them (one statement)."""
-    global _ATTACHED
-    if _ATTACHED is None:  # built once; the values are bound parameters
-        from sqlalchemy import bindparam, exists, or_
-        from ..queries.models import Query, SdvMark
-        from ..queries.services import ACTIVE
-        from ..signing.models import Signature
-        rid, pid, visit = bindparam("rid"), bindparam("pid"), bindparam("visit")
-        _ATTACHED = select(
-            exists().where(Query.record_id == rid, Query.kind == "auto",
-                           Query.status.in_(ACTIVE)).label("auto"),
-            exists().where(Query.record_id == rid, Query.kind == "manual",
-                           Query.status == "open").label("manual"),
-            exists().where(SdvMark.record_id == rid,
-                           SdvMark.cleared_at.is_(None)).label("sdv"),
-            exists().where(Signature.patient_id == pid, Signature.status == "valid",
-                           or_(Signature.scope == "casebook",
-                               Signature.visit_code == visit)).label("signature"))
-    row = db.session.connection().execute(_ATTACHED, {
+    row = db.session.connection().execute(_attached_statement(), {
         "rid": rec.id, "pid": patient.id, "visit": rec.visit_code}).one()
     return {k: bool(v) for k, v in row._mapping.items()}
 
 
-_ATTACHED = None
+@cache
+def _attached_statement():
+    """Built once; the values are bound parameters."""
+    from sqlalchemy import bindparam, exists, or_
+    from ..queries.models import Query, SdvMark
+    from ..queries.services import ACTIVE
+    from ..signing.models import Signature
+    rid, pid, visit = bindparam("rid"), bindparam("pid"), bindparam("visit")
+    return select(
+        exists().where(Query.record_id == rid, Query.kind == "auto",
+                       Query.status.in_(ACTIVE)).label("auto"),
+        exists().where(Query.record_id == rid, Query.kind == "manual",
+                       Query.status == "open").label("manual"),
+        exists().where(SdvMark.record_id == rid,
+                       SdvMark.cleared_at.is_(None)).label("sdv"),
+        exists().where(Signature.patient_id == pid, Signature.status == "valid",
+                       or_(Signature.scope == "casebook",
+                           Signature.visit_code == visit)).label("signature"))
 
 
 def _audit_value(value, missing):

@@ -43,6 +43,12 @@ class DatabaseLock(Base):
     snapshots = relationship("Snapshot", back_populates="lock", order_by="Snapshot.id")
 
 
+def in_force():
+    """The condition that selects the database lock in force (its ``active_key`` is 1):
+    the one definition for exports, the write check and the status icons."""
+    return DatabaseLock.active_key == 1
+
+
 class Snapshot(Base):
     """A generated dataset on disk: a locked snapshot (versioned) or a working export.
 

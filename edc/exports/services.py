@@ -40,7 +40,7 @@ from ..extensions import db
 from ..sites.models import Site
 from . import manifest as mf
 from .build import BuildInfo, build
-from .models import DatabaseLock, Snapshot
+from .models import DatabaseLock, Snapshot, in_force
 from .source import Definitions, Scope, Source, fast_json
 
 DATABASE_LOCKED = _l("The database is locked: no change is possible. A data manager can "
@@ -54,14 +54,14 @@ BLOCKER_CATEGORIES = ("open_queries", "incomplete_forms", "unsigned_visits",
 
 # ---------------------------------------------------------------- the lock in force
 def active_lock() -> DatabaseLock | None:
-    return db.session.scalars(select(DatabaseLock).where(DatabaseLock.active_key == 1)) \
+    return db.session.scalars(select(DatabaseLock).where(in_force())) \
         .first()
 
 
 def database_lock_message():
     """The refusal message while a database lock is in force, else None (for
     signing.locks.assert_writable, called by every writing service)."""
-    locked = db.session.scalar(select(DatabaseLock.id).where(DatabaseLock.active_key == 1))
+    locked = db.session.scalar(select(DatabaseLock.id).where(in_force()))
     return DATABASE_LOCKED if locked is not None else None
 
 

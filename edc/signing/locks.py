@@ -61,15 +61,29 @@ def active_locks(patient, record=None) -> list[DataLock]:
         "sid": patient.site_id, "pid": patient.id, "rid": rid}))
 
 
+def covering(site, patient, record):
+    """The active locks covering what ``site``, ``patient`` and ``record`` select: each
+    a function from the lock's site, patient or record id column to a condition (``==``
+    a bound parameter for the write check, ``IN`` lists for the status icons). The one
+    definition of which lock covers what."""
+    return and_(DataLock.active.is_(True), or_(
+        and_(DataLock.scope == "site", site(DataLock.site_id)),
+        and_(DataLock.scope == "patient", patient(DataLock.patient_id)),
+        and_(DataLock.scope == "form", record(DataLock.record_id))))
+
+
+def _covering():
+    """:func:`covering` a site (:sid), a patient (:pid) and a record (:rid; NULL matches
+    no form lock): the condition of the write check and of the display."""
+    from sqlalchemy import bindparam
+    return covering(lambda c: c == bindparam("sid"), lambda c: c == bindparam("pid"),
+                    lambda c: c == bindparam("rid"))
+
+
 @cache
 def _active_locks_statement():
     """Built once (the patient and eCRF pages run it)."""
-    from sqlalchemy import bindparam
-    return select(DataLock).where(DataLock.active.is_(True), or_(
-        and_(DataLock.scope == "site", DataLock.site_id == bindparam("sid")),
-        and_(DataLock.scope == "patient", DataLock.patient_id == bindparam("pid")),
-        and_(DataLock.scope == "form", DataLock.record_id == bindparam("rid")))
-    ).order_by(DataLock.id)
+    return select(DataLock).where(_covering()).order_by(DataLock.id)
 
 
 def _dialect() -> str:
@@ -98,38 +112,30 @@ def _hold_for_write(patient=None, record=None, site_id: int | None = None) -> No
         _sqlite_begin_write()
 
 
-_STATEMENTS: dict = {}
-
-
+@cache
 def _statements() -> dict:
     """The statements every save runs, built once (Core, bound parameters)."""
-    if not _STATEMENTS:
-        from sqlalchemy import bindparam, literal
+    from sqlalchemy import bindparam, literal
 
-        from ..crf.models import FormRecord
-        from ..exports.models import DatabaseLock
-        from ..patients.models import Patient
-        from ..sites.models import Site
-        site, pat, rec = Site.__table__, Patient.__table__, FormRecord.__table__
-        lk, dbl = DataLock.__table__, DatabaseLock.__table__
-        pid, rid = bindparam("pid"), bindparam("rid")
-        by_patient = select(site.c.id, pat.c.id).join(pat, pat.c.site_id == site.c.id) \
-            .where(pat.c.id == pid)
-        _STATEMENTS.update(
-            hold_site=select(site.c.id).where(site.c.id == bindparam("sid"))
-            .with_for_update(read=True, key_share=True),
-            hold_patient=by_patient.with_for_update(read=True, key_share=True),
-            hold_record=by_patient.add_columns(rec.c.id)
-            .join(rec, rec.c.patient_id == pat.c.id).where(rec.c.id == rid)
-            .with_for_update(read=True, key_share=True),
-            # the database lock and the site/patient/form locks in one statement; a
-            # NULL record id matches no form lock
-            scopes=select(lk.c.scope).where(lk.c.active.is_(True), or_(
-                and_(lk.c.scope == "site", lk.c.site_id == bindparam("sid")),
-                and_(lk.c.scope == "patient", lk.c.patient_id == pid),
-                and_(lk.c.scope == "form", lk.c.record_id == rid))).union_all(
-                select(literal("database")).where(dbl.c.active_key == 1)))
-    return _STATEMENTS
+    from ..crf.models import FormRecord
+    from ..exports.models import in_force
+    from ..patients.models import Patient
+    from ..sites.models import Site
+    site, pat, rec = Site.__table__, Patient.__table__, FormRecord.__table__
+    pid, rid = bindparam("pid"), bindparam("rid")
+    by_patient = select(site.c.id, pat.c.id).join(pat, pat.c.site_id == site.c.id) \
+        .where(pat.c.id == pid)
+    return dict(
+        hold_site=select(site.c.id).where(site.c.id == bindparam("sid"))
+        .with_for_update(read=True, key_share=True),
+        hold_patient=by_patient.with_for_update(read=True, key_share=True),
+        hold_record=by_patient.add_columns(rec.c.id)
+        .join(rec, rec.c.patient_id == pat.c.id).where(rec.c.id == rid)
+        .with_for_update(read=True, key_share=True),
+        # the database lock and the site/patient/form locks in one statement; a
+        # NULL record id matches no form lock
+        scopes=select(DataLock.scope).where(_covering()).union_all(
+            select(literal("database")).where(in_force())))
 
 
 def _exclude_writers(*, site=None, patient=None, record=None) -> None:
