@@ -27,9 +27,6 @@ table (call counts). The PostgreSQL database (default edc_pages_bench) is emptie
 from __future__ import annotations
 
 import argparse
-import base64
-import logging
-import os
 import sys
 import tempfile
 import time
@@ -38,10 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import fresh_pg  # noqa: E402
-from sqlalchemy import event  # noqa: E402
+from bench_common import (INVESTIGATOR, StatementCounter, fresh_pg,  # noqa: E402
+                          investigator_app)
 
-PASSWORD = "correct horse battery staple"
 CRS = {"CRSDAT": "2026-03-10", "CRSTMAX": "38.6", "CRSFEVOC": "false", "CRSMASK": "false",
        "CRSHYPO": "false", "CRSO2DEV": "none", "CRSDTH": "false", "CRSICU": "false",
        "CRSGRINV": "1", "CRSTOCI": "false", "CRSCS": "false", "CRSACYT": "false",
@@ -49,38 +45,19 @@ CRS = {"CRSDAT": "2026-03-10", "CRSTMAX": "38.6", "CRSFEVOC": "false", "CRSMASK"
 
 
 def setup(url: str, patients: int, records: int, lang: str):
-    from argon2 import PasswordHasher
     from datetime import date
 
     import edc.auth.services as auth
-    from edc import create_app
     from edc.audit.services import Actor
-    from edc.cli import upgrade_db
     from edc.patients import services as patient_services
-    from edc.sites.services import add_site, get_by_code
-    from helpers import csrf_token
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
-                      "MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-                      "SESSION_COOKIE_SECURE": False, "MFA_REQUIRED_ROLES": []})
-    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    logging.disable(logging.INFO)
+    from edc.sites.services import get_by_code
+    app, c, token = investigator_app(url)
     with app.app_context():
-        upgrade_db()
-        a = Actor(None, "bench", "bench")
-        add_site("ES01", "Bench site", "ES", "Europe/Madrid", a)
-        auth.create_user("inv@bench.org", "Bench Investigator", PASSWORD, a)
-        auth.grant("inv@bench.org", "ES01", "investigator", a)
-        user = auth.get_user_by_email("inv@bench.org")
+        user = auth.get_user_by_email(INVESTIGATOR)
         pids = [patient_services.register(get_by_code("ES01"), Actor.of(user, "bench"),
                                           birth_year=2014, sex="F",
                                           registered_on=date(2026, 1, 5)).pseudonym
                 for _ in range(patients)]
-    c = app.test_client()
-    token = csrf_token(c)
-    r = c.post("/auth/login", data={"email": "inv@bench.org", "password": PASSWORD,
-                                    "csrf_token": token})
-    assert r.status_code == 302 and "/auth/" not in r.headers["Location"], r.headers
-    token = csrf_token(c)
     pid = pids[0]
     rid = None
     for n in range(records):
@@ -100,20 +77,10 @@ def setup(url: str, patients: int, records: int, lang: str):
 
 
 def count_statements(app, c, path) -> list[str]:
-    from edc.extensions import db
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def on(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split())[:160])
-    event.listen(engine, "before_cursor_execute", on)
-    try:
+    with StatementCounter(app) as counter:
         r = c.get(path)
-        assert r.status_code == 200, (path, r.status_code)
-    finally:
-        event.remove(engine, "before_cursor_execute", on)
-    return seen
+    assert r.status_code == 200, (path, r.status_code)
+    return counter.statements
 
 
 def python_calls(c, path) -> int:

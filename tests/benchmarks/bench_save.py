@@ -20,7 +20,6 @@ show; where it is below 0.5 the target cannot be met by making the EDC cheaper.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import sys
 import tempfile
@@ -30,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import cpu_times, fresh_pg, steal_since  # noqa: E402
-from sqlalchemy import JSON, Column, Integer, create_engine, event, func, select  # noqa: E402
+from bench_common import (StatementCounter, cpu_times, fresh_pg,  # noqa: E402
+                          investigator_app, steal_since)
+from sqlalchemy import JSON, Column, Integer, create_engine, func, select  # noqa: E402
 
-PASSWORD = "correct horse battery staple"
 ICANS = {
     "ICANDAT": "2026-03-10", "ICANDD": "false", "ICANSED": "false", "ICEYEAR": "1",
     "ICEMONTH": "1", "ICECITY": "1", "ICEHOSP": "0", "ICENAME": "3", "ICECMD": "1",
@@ -43,57 +42,8 @@ ICANS = {
 }
 
 
-class StatementCounter:
-    """Counts the SQL statements an engine sends while active (an executemany counts once).
-
-    Used for one extra, untimed save after the timed loop, so it costs the timing nothing.
-    """
-
-    def __init__(self, engine, show=False):
-        self.engine, self.show, self.statements = engine, show, []
-
-    def _on(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append(" ".join(statement.split())[:150])
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._on)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._on)
-        if self.show:
-            for st in self.statements:
-                print("      ", st)
-
-
 def edc_rate(url: str, n: int, show_sql=False) -> tuple[float, int]:
-    from argon2 import PasswordHasher
-
-    import edc.auth.services as auth
-    from edc import create_app
-    from edc.audit.services import Actor
-    from edc.cli import upgrade_db
-    from edc.sites.services import add_site
-    from helpers import csrf_token
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
-                      "MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-                      "SESSION_COOKIE_SECURE": False,
-                      # the benchmark's investigator has no authenticator app
-                      "MFA_REQUIRED_ROLES": []})
-    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    import logging
-    logging.disable(logging.INFO)
-    with app.app_context():
-        upgrade_db()
-        a = Actor(None, "bench", "bench")
-        add_site("ES01", "Bench", "ES", "Europe/Madrid", a)
-        auth.create_user("inv@bench.org", "Bench Investigator", PASSWORD, a)
-        auth.grant("inv@bench.org", "ES01", "investigator", a)
-    c = app.test_client()
-    token = csrf_token(c)
-    c.post("/auth/login", data={"email": "inv@bench.org", "password": PASSWORD,
-                                "csrf_token": token})
-    token = csrf_token(c)
+    app, c, token = investigator_app(url)
     r = c.post("/patients/register", data={"birth_year": "2012", "sex": "F",
                                            "registered_on": "2026-01-05",
                                            "csrf_token": token})
@@ -122,10 +72,7 @@ def edc_rate(url: str, n: int, show_sql=False) -> tuple[float, int]:
         # benchmark does not, so drop it here, outside the timed part.
         with c.session_transaction() as sess:
             sess.pop("_flashes", None)
-    with app.app_context():
-        from edc.extensions import db
-        engine = db.engine
-    with StatementCounter(engine, show_sql) as counter:
+    with StatementCounter(app, show_sql) as counter:
         r = c.post(url_new, data=data)
     assert r.status_code == 302 and "/records/" in r.headers["Location"]
     with app.app_context():
