@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import Integer, bindparam, cast, literal, null, or_, select, union_all
+from sqlalchemy import (Integer, bindparam, case, cast, literal, null, or_, select,
+                        union_all)
 
 from ..extensions import db
 from .values import N_
@@ -112,32 +113,83 @@ def _statements() -> SimpleNamespace:
 
 def _covers_select(sids, pids, rids):
     """What covers these records, in one statement (each a list of IN lists of ids): rows
-    (kind, record ids, site, patient, record) of the valid signatures of the patients
-    ("signature"), the database lock in force ("database") and the active site, patient
-    and form locks that cover them (their scope)."""
+    (kind, record ids, id, site, patient, record) of the signatures of the patients
+    ("signature" when valid, "void" otherwise: only the panel shows those), the database
+    lock in force ("database") and the active site, patient and form locks that cover
+    them (their scope, their id)."""
     from ..exports.models import in_force
     from ..signing.locks import covering
     from ..signing.models import DataLock, Signature
     no_id = cast(null(), Integer)   # typed: PostgreSQL matches UNION columns pairwise
-    signatures = select(literal("signature").label("kind"), Signature.record_ids,
-                        no_id.label("site_id"), no_id.label("patient_id"),
-                        no_id.label("record_id")).where(
-        or_(*[Signature.patient_id.in_(c) for c in pids]), Signature.status == "valid")
-    database = select(literal("database"), null(), no_id, no_id, no_id).where(in_force())
+    signatures = select(
+        case((Signature.status == "valid", literal("signature")), else_=literal("void"))
+        .label("kind"), Signature.record_ids, Signature.id, no_id.label("site_id"),
+        Signature.patient_id, no_id.label("record_id")).where(
+        or_(*[Signature.patient_id.in_(c) for c in pids]))
+    database = select(literal("database"), null(), no_id, no_id, no_id, no_id).where(
+        in_force())
 
     def among(chunks):
         return lambda column: or_(*[column.in_(c) for c in chunks])
-    locks = select(DataLock.scope, null(), DataLock.site_id, DataLock.patient_id,
-                   DataLock.record_id).where(covering(among(sids), among(pids), among(rids)))
+    locks = select(DataLock.scope, null(), DataLock.id, DataLock.site_id,
+                   DataLock.patient_id, DataLock.record_id).where(
+        covering(among(sids), among(pids), among(rids)))
     return union_all(signatures, database, locks)
 
 
-def record_states(records, open_counts: dict[int, int] | None = None
-                  ) -> dict[int, FormState]:
+@dataclass
+class Covers:
+    """What covers a page's records (:func:`read_covers`): their signatures and locks."""
+    signed: set = field(default_factory=set)           # record ids under a valid signature
+    signed_patients: set = field(default_factory=set)  # patients with any signature
+    database: bool = False                             # the database lock is in force
+    sites: dict = field(default_factory=dict)          # site id -> its lock's id
+    patients: dict = field(default_factory=dict)       # patient id -> its lock's id
+    frozen: dict = field(default_factory=dict)         # record id -> its lock's id
+
+    def locked(self, r) -> bool:
+        return self.database or r.site_id in self.sites or \
+            r.patient_id in self.patients or r.id in self.frozen
+
+
+def read_covers(records, *, sites=(), patients=()) -> Covers:
+    """The signatures and locks covering these records, and the sites and patients given
+    (a patient page: its patient, even without records), in one statement."""
+    rids = [r.id for r in records if r.id is not None]
+    pids = sorted({r.patient_id for r in records} | set(patients))
+    sids = sorted({r.site_id for r in records} | set(sites))
+    pid_chunks, rid_chunks = list(_chunks(pids)), list(_chunks(rids))
+    if len(pid_chunks) <= 1 and len(rid_chunks) <= 1:  # the usual page
+        rows = db.session.execute(_statements().covers, {
+            "sids": sids, "pids": pid_chunks[0] if pid_chunks else [],
+            "rids": rid_chunks[0] if rid_chunks else []})
+    else:  # still one statement: an IN list per chunk
+        rows = db.session.execute(_covers_select([sids], pid_chunks, rid_chunks))
+    out = Covers()
+    for kind, ids, id_, sid, pid, rid in rows:
+        if kind == "signature":
+            out.signed.update(int(x) for x in (ids or []))
+            out.signed_patients.add(pid)
+        elif kind == "void":
+            out.signed_patients.add(pid)
+        elif kind == "database":
+            out.database = True
+        elif kind == "site":
+            out.sites[sid] = id_
+        elif kind == "patient":
+            out.patients[pid] = id_
+        else:
+            out.frozen[rid] = id_
+    return out
+
+
+def record_states(records, open_counts: dict[int, int] | None = None,
+                  covers: Covers | None = None) -> dict[int, FormState]:
     """``{record id: FormState}`` for live records (FormRecord objects).
 
     ``open_counts``: the active queries per record (queries.services.open_counts) when
-    the caller already has them, for all of these records."""
+    the caller already has them, for all of these records; ``covers``: what
+    :func:`read_covers` read for them, when the caller has it."""
     from ..queries.sdv import record_verified
 
     records = [r for r in records if r.id is not None]
@@ -146,8 +198,6 @@ def record_states(records, open_counts: dict[int, int] | None = None
     if not records:
         return out
     rids = [r.id for r in records]
-    pids = sorted({r.patient_id for r in records})
-    sids = sorted({r.site_id for r in records})
     st = _statements()
 
     queried: set[int] = set()
@@ -161,26 +211,8 @@ def record_states(records, open_counts: dict[int, int] | None = None
     for chunk in _chunks([r.id for r in records if r.status == "complete"]):
         for rid, item in db.session.execute(st.marks, {"rids": chunk}):
             active_marks.setdefault(rid, {})[item] = _ACTIVE_MARK
-
-    signed: set[int] = set()
-    everything_locked = False
-    locked_sites: set[int] = set()
-    locked_patients: set[int] = set()
-    frozen: set[int] = set()
-    pid_chunks, rid_chunks = list(_chunks(pids)), list(_chunks(rids))
-    if len(pid_chunks) == 1 and len(rid_chunks) == 1:  # the usual page
-        rows = db.session.execute(st.covers, {"sids": sids, "pids": pid_chunks[0],
-                                              "rids": rid_chunks[0]})
-    else:  # still one statement: an IN list per chunk
-        rows = db.session.execute(_covers_select([sids], pid_chunks, rid_chunks))
-    for kind, ids, sid, pid, rid in rows:
-        if kind == "signature":
-            signed.update(int(x) for x in (ids or []))
-        elif kind == "database":
-            everything_locked = True
-        else:
-            {"site": locked_sites, "patient": locked_patients}.get(kind, frozen).add(
-                {"site": sid, "patient": pid}.get(kind, rid))
+    if covers is None:
+        covers = read_covers(records)
 
     for r in records:
         flags = out[r.id].flags
@@ -190,10 +222,9 @@ def record_states(records, open_counts: dict[int, int] | None = None
                 flags.add("verified")
         if r.id in queried:
             flags.add("open_query")
-        if r.id in signed:
+        if r.id in covers.signed:
             flags.add("signed")
-        if everything_locked or r.site_id in locked_sites or \
-                r.patient_id in locked_patients or r.id in frozen:
+        if covers.locked(r):
             flags.add("locked")
     return out
 

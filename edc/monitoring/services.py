@@ -89,11 +89,28 @@ class RecordPanel:
         return "site" in self.locks or "patient" in self.locks
 
 
-def record_panel(user, patient, rec, queries_by_item: dict | None = None) -> RecordPanel:
+def _shown_locks(patient, rec, covers) -> dict:
+    """{scope: lock} covering the patient (and the record), loaded only when ``covers``
+    (crf.record_status.read_covers) found some."""
+    ids = [i for i in (covers.sites.get(patient.site_id), covers.patients.get(patient.id),
+                       covers.frozen.get(rec.id) if rec is not None else None)
+           if i is not None]
+    return locks.locks_by_scope(ids) if ids else {}
+
+
+def record_panel(user, patient, rec, queries_by_item: dict | None = None,
+                 covers=None) -> RecordPanel:
+    """``covers``: what covers the record and its patient (crf.record_status.read_covers)
+    when the page already read it."""
     from ..alerts.services import AESI_ITEM, AWARE_ITEM, SAE_FORM, SAE_ITEM
-    lk = locks.lock_state(patient, rec)
+    from ..crf.record_status import read_covers
+    if covers is None:
+        covers = read_covers([rec] if rec is not None else [], sites=[patient.site_id],
+                             patients=[patient.id])
+    lk = _shown_locks(patient, rec, covers)
     item_marks = sdv.marks([rec.id]).get(rec.id, {}) if rec is not None else {}
-    sigs = signing.patient_signatures(patient) if rec is not None else {}
+    sigs = signing.patient_signatures(patient) \
+        if rec is not None and patient.id in covers.signed_patients else {}
     values = rec.values if rec is not None else {}
     is_sae = rec is not None and rec.form_oid == SAE_FORM and \
         (values.get(SAE_ITEM) is True or values.get(AESI_ITEM) is True)
@@ -130,12 +147,20 @@ class PatientPanel:
     can_lock: bool
 
 
-def patient_panel(user, patient, visits, records=None) -> PatientPanel:
+def patient_panel(user, patient, visits, records=None, covers=None,
+                  query_counts=None) -> PatientPanel:
     """``visits``: the patient's timeline (VisitStatus list) as the page shows it;
-    ``records``: the patient's live records when the page already loaded them."""
-    sigs = signing.patient_signatures(patient)
-    shown = {k: signing.latest(v) for k, v in sigs.items()}
+    ``records``: the patient's live records, ``covers``: what covers them and the patient
+    (crf.record_status.read_covers) and ``query_counts`` (queries.patient_counts), when
+    the page already read them: the panel then reads the signatures and locks to show
+    only when there are some."""
+    from ..crf.record_status import read_covers
     recs = records if records is not None else signing.scope_records(patient, None)
+    if covers is None:
+        covers = read_covers(recs, sites=[patient.site_id], patients=[patient.id])
+    sigs = signing.patient_signatures(patient) \
+        if patient.id in covers.signed_patients else {}
+    shown = {k: signing.latest(v) for k, v in sigs.items()}
     prog = sdv.Progress()
     marks = sdv.marks([r.id for r in recs if r.status == "complete"])
     for r in recs:
@@ -145,8 +170,11 @@ def patient_panel(user, patient, visits, records=None) -> PatientPanel:
     can_sign = access.can(user, access.SIGN, patient.site_id)
     signable = {vs.visit.code: vs.status == "complete" for vs in visits}
     casebook_ok = bool(recs) and all(r.status == "complete" for r in recs)
+    if query_counts is None:
+        query_counts = queries.patient_counts(patient.id)
     return PatientPanel(signatures=shown, signable=signable,
                         casebook_signable=casebook_ok,
-                        query_counts=queries.patient_counts(patient.id), sdv=prog,
-                        locks=locks.lock_state(patient), can_sign=can_sign,
+                        query_counts=query_counts.by_visit, sdv=prog,
+                        locks=_shown_locks(patient, None, covers),
+                        can_sign=can_sign,
                         can_lock=access.can(user, access.LOCK, patient.site_id))

@@ -16,11 +16,13 @@ def _panels():
     """``record_panel(patient, rec, queries)`` and ``patient_panel(patient, visits)`` for
     the eCRF and patient pages (their views stay unaware of monitoring)."""
     return {
-        "record_panel": lambda patient, rec, queries=None: services.record_panel(
-            current_user, patient, rec, queries),
-        # the patient page hands over the live records it loaded (not loaded twice)
-        "patient_panel": lambda patient, visits, records=None: services.patient_panel(
-            current_user, patient, visits, records),
+        "record_panel": lambda patient, rec, queries=None, covers=None:
+        services.record_panel(current_user, patient, rec, queries, covers),
+        # the patient page hands over what it read (the live records, what covers them,
+        # the query counts): not read twice
+        "patient_panel": lambda patient, visits, records=None, covers=None,
+        query_counts=None: services.patient_panel(current_user, patient, visits, records,
+                                                  covers, query_counts),
     }
 
 

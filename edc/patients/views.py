@@ -111,8 +111,8 @@ def show(pid):
     if access.can(current_user, access.IDENTIFIERS_VIEW, patient.site_id):
         idents = services.identifiers(patient, _actor())
     from ..crf import catalog as cat
-    from ..crf.record_status import icons_once, record_states, slot_state
-    from ..queries.services import open_counts
+    from ..crf.record_status import icons_once, read_covers, record_states, slot_state
+    from ..queries.services import patient_counts
     from ..schedule import services as schedule
     records = schedule.records_by_patient([patient.id])[patient.id]
     visits = schedule.patient_timeline(patient, records)
@@ -124,7 +124,9 @@ def show(pid):
                          key=lambda c: int(c[3:]))
     blockers = services.enrolment_blockers(patient, records) \
         if patient.status == "screening" else []
-    counts = open_counts([r.id for r in records])
+    # read once for the icons and the monitoring panel
+    qcounts = patient_counts(patient.id)
+    covers = read_covers(records, sites=[patient.site_id], patients=[patient.id])
     from ..i18n import request_show_date, request_tr
     return render_template("patients/show.html", patient=patient, identifiers=idents,
                            tr=request_tr(), date_text=request_show_date(),
@@ -137,8 +139,10 @@ def show(pid):
                            visits=visits, records=records, by_key=by_key, schedule=sched,
                            unscheduled=unscheduled,
                            next_unscheduled=f"UNS{len(unscheduled) + 1}",
-                           query_counts=counts,
-                           form_states=record_states(records, open_counts=counts),
+                           query_counts=qcounts.by_record, patient_queries=qcounts,
+                           covers=covers,
+                           form_states=record_states(records, open_counts=qcounts.by_record,
+                                                     covers=covers),
                            slot_state=slot_state, icons_once=icons_once)
 
 

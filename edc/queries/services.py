@@ -3,6 +3,7 @@ by monitors and data managers, their workflow (open → answered → closed, re-
 cancelled), and the lists."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -307,16 +308,25 @@ def age_band_counts(site_ids: list[int]) -> dict[int, dict[str, int]]:
 def _patient_counts_statement():
     """Built once (the patient page runs it)."""
     from ..crf.models import FormRecord
-    return select(FormRecord.visit_code, Query.status).join(
+    return select(Query.record_id, FormRecord.visit_code, Query.status).join(
         FormRecord, FormRecord.id == Query.record_id).where(
         Query.patient_id == bindparam("pid"), Query.status.in_(ACTIVE))
 
 
-def patient_counts(patient_id: int) -> dict[str, dict[str, int]]:
-    """Active queries of a patient per visit code: {"open": n, "answered": m}."""
-    out: dict[str, dict[str, int]] = {}
-    for visit, status in db.session.execute(_patient_counts_statement(),
-                                            {"pid": patient_id}):
-        d = out.setdefault(visit, {"open": 0, "answered": 0})
+@dataclass
+class PatientQueryCounts:
+    """A patient's active queries, counted per record and per visit (one statement)."""
+    by_record: dict[int, int] = field(default_factory=dict)   # record id -> n
+    #: visit code -> {"open": n, "answered": m}
+    by_visit: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def patient_counts(patient_id: int) -> PatientQueryCounts:
+    """Active queries of a patient per record (as :func:`open_counts`) and per visit."""
+    out = PatientQueryCounts()
+    for rid, visit, status in db.session.execute(_patient_counts_statement(),
+                                                 {"pid": patient_id}):
+        out.by_record[rid] = out.by_record.get(rid, 0) + 1
+        d = out.by_visit.setdefault(visit, {"open": 0, "answered": 0})
         d[status] += 1
     return out

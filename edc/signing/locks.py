@@ -199,9 +199,11 @@ def assert_site_writable(site_id: int) -> None:
         raise Locked(LOCKED_SITE)
 
 
-def lock_state(patient, record=None) -> dict[str, DataLock]:
-    """{"site"|"patient"|"form": the active lock} for display."""
-    return {lk.scope: lk for lk in active_locks(patient, record)}
+def locks_by_scope(ids) -> dict[str, DataLock]:
+    """{"site"|"patient"|"form": the lock} of these active locks, for display (their ids
+    read by crf.record_status.read_covers)."""
+    return {lk.scope: lk for lk in db.session.scalars(
+        select(DataLock).where(DataLock.id.in_(ids)).order_by(DataLock.id))}
 
 
 def site_locks(site_id: int, *, active_only: bool = True) -> list[DataLock]:

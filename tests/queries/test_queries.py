@@ -235,8 +235,10 @@ def test_lists_filters_and_counts(app, logged_in, dm_record):
                                                      state="answered")] == [q1]
         assert services.age_band_counts([patient(pid).site_id])[patient(pid).site_id] == \
             {"0-7": 1, "8-14": 0, "15-30": 1, "31+": 0}
-        assert services.patient_counts(patient(pid).id) == {"SCR": {"open": 1,
-                                                                    "answered": 1}}
+        counts = services.patient_counts(patient(pid).id)
+        assert counts.by_visit == {"SCR": {"open": 1, "answered": 1}}
+        assert counts.by_record == services.open_counts(list(counts.by_record)) and \
+            sum(counts.by_record.values()) == 2
     # counts on the patient timeline
     page = c.get(f"/patients/{pid}").get_data(as_text=True)
     assert "Queries: 1 open, 1 answered" in page

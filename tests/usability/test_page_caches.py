@@ -284,3 +284,65 @@ def test_legend_kept_per_language_and_id(app, logged_in, world):
                          "Open query", "Signed", "Locked"]
     assert got[1][0] != got[0][0] and got[1][1] != got[0][1]
     assert re.search("[\u0600-\u06ff]", got[2][0] + "".join(got[2][1]))
+
+
+def test_pages_read_signatures_and_locks_only_when_there_are_some(app, logged_in, world):
+    """The patient and record pages read what covers their records once
+    (record_status.read_covers) for the icons and the monitoring panel; the panel loads
+    signatures and locks to show only when that read found some, and then shows them: a
+    signature (valid, then invalidated by a change), a frozen form, a patient lock."""
+    from sqlalchemy import event
+
+    from edc.signing import locks
+    from edc.signing import services as signing
+    from helpers import PASSWORD
+    from mon_support import actor, patient, record
+    pid = register_patient(app)
+    with app.app_context():
+        rid = save(pid, "APH", "APH", APH).record.id
+        engine = _db.engine
+    c = logged_in("investigator")
+    timeline, record_page = f"/patients/{pid}", f"/patients/{pid}/records/{rid}"
+
+    def page(path):
+        sql = []
+
+        def seen(conn, cursor, statement, *a):
+            sql.append(" ".join(statement.split()))
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            r = c.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert r.status_code == 200
+        shows = lambda table: [s for s in sql if s.startswith(  # noqa: E731
+            f"SELECT {table}.id, {table}.")]
+        return r.get_data(as_text=True), shows("e_signature"), shows("data_lock")
+
+    for path in (timeline, record_page):
+        body, sigs, lks = page(path)
+        assert not sigs and not lks and "Signed by" not in body and "lock-banner" not in body
+    with app.app_context():
+        signing.sign(actor("investigator"), patient(pid), "APH", PASSWORD)
+    for path in (timeline, record_page):
+        body, sigs, lks = page(path)
+        assert len(sigs) == 1 and not lks and "Signed by" in body
+    with app.app_context():  # a change invalidates the signature: still shown, as void
+        out = save(pid, "APH", "APH", dict(APH, APHCD3="900"), record_id=rid,
+                   reason="source corrected")
+        assert out.saved, out
+    for path in (timeline, record_page):
+        body, sigs, lks = page(path)
+        assert len(sigs) == 1 and "Signature invalidated" in body and "Signed by" not in body
+    with app.app_context():
+        locks.freeze_form(actor("data_manager"), patient(pid), record(rid), "reviewed")
+    body, sigs, lks = page(record_page)
+    assert len(lks) == 1 and "This form is frozen" in body
+    body, sigs, lks = page(timeline)
+    assert not lks and "lock-banner" not in body  # a frozen form: no patient banner
+    with app.app_context():
+        locks.lock_patient(actor("data_manager"), patient(pid), "monitoring visit")
+    for path in (timeline, record_page):
+        body, sigs, lks = page(path)
+        assert len(lks) == 1 and "This patient's data are locked" in body and \
+            "monitoring visit" in body
