@@ -184,12 +184,14 @@ def read_covers(records, *, sites=(), patients=()) -> Covers:
 
 
 def record_states(records, open_counts: dict[int, int] | None = None,
-                  covers: Covers | None = None) -> dict[int, FormState]:
+                  covers: Covers | None = None, marks: dict | None = None
+                  ) -> dict[int, FormState]:
     """``{record id: FormState}`` for live records (FormRecord objects).
 
-    ``open_counts``: the active queries per record (queries.services.open_counts) when
-    the caller already has them, for all of these records; ``covers``: what
-    :func:`read_covers` read for them, when the caller has it."""
+    When the caller already has them, for all of these records: ``open_counts``, the
+    active queries per record (queries.services.open_counts); ``covers``, what
+    :func:`read_covers` read for them; ``marks``, their SDV marks
+    (queries.sdv.marks)."""
     from ..queries.sdv import record_verified
 
     records = [r for r in records if r.id is not None]
@@ -207,10 +209,12 @@ def record_states(records, open_counts: dict[int, int] | None = None,
     else:
         for chunk in _chunks(rids):
             queried.update(db.session.scalars(st.queried, {"rids": chunk}))
-    # only a complete record can be verified: no SDV marks to read without one
-    for chunk in _chunks([r.id for r in records if r.status == "complete"]):
-        for rid, item in db.session.execute(st.marks, {"rids": chunk}):
-            active_marks.setdefault(rid, {})[item] = _ACTIVE_MARK
+    if marks is not None:
+        active_marks = marks
+    else:  # only a complete record can be verified: no SDV marks to read without one
+        for chunk in _chunks([r.id for r in records if r.status == "complete"]):
+            for rid, item in db.session.execute(st.marks, {"rids": chunk}):
+                active_marks.setdefault(rid, {})[item] = _ACTIVE_MARK
     if covers is None:
         covers = read_covers(records)
 

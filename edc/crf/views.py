@@ -68,19 +68,22 @@ def _render(patient, form, visit_code, rec, formdata, *, result=None, stale=None
     refs = services.references(form, patient, rec)
     can_edit = access.can(current_user, access.CRF_EDIT, patient.site_id)
     from ..queries.services import ACTIVE
+    from ..queries.sdv import marks as sdv_marks
     from .record_status import NOT_STARTED, read_covers, record_states
-    # what covers the record and its patient, read once for its icon and the panel
+    # what covers the record and its patient, and its SDV marks: read once for its icon
+    # and the monitoring panel
     covers = read_covers([rec] if rec is not None else [], sites=[patient.site_id],
                          patients=[patient.id])
+    marks = sdv_marks([rec.id]) if rec is not None else {}
     # the record's queries are loaded above: its open ones counted from them
     rec_state = NOT_STARTED if rec is None else record_states(
         [rec], open_counts={rec.id: sum(q.status in ACTIVE for q in queries)},
-        covers=covers).get(rec.id) if rec.status in services.LIVE else None
+        covers=covers, marks=marks).get(rec.id) if rec.status in services.LIVE else None
     return render_template(
         "crf/form.html", patient=patient, form=form, visit_code=visit_code, rec=rec,
         rec_state=rec_state, unsaved=result is not None or stale is not None,
         wtf=wtf, result=result, stale=stale, derived_vals=derived_vals,
-        queries=by_item, covers=covers, refs=refs, can_edit=can_edit, msg_text=msg_text,
+        queries=by_item, covers=covers, marks=marks, refs=refs, can_edit=can_edit, msg_text=msg_text,
         missing_label=missing_label, tz=tz, tr=request_tr(),
         visit=cat.catalog().schedule.visit(visit_code)), status
 

@@ -99,16 +99,18 @@ def _shown_locks(patient, rec, covers) -> dict:
 
 
 def record_panel(user, patient, rec, queries_by_item: dict | None = None,
-                 covers=None) -> RecordPanel:
+                 covers=None, marks=None) -> RecordPanel:
     """``covers``: what covers the record and its patient (crf.record_status.read_covers)
-    when the page already read it."""
+    and ``marks``: the record's SDV marks (sdv.marks), when the page already read them."""
     from ..alerts.services import AESI_ITEM, AWARE_ITEM, SAE_FORM, SAE_ITEM
     from ..crf.record_status import read_covers
     if covers is None:
         covers = read_covers([rec] if rec is not None else [], sites=[patient.site_id],
                              patients=[patient.id])
     lk = _shown_locks(patient, rec, covers)
-    item_marks = sdv.marks([rec.id]).get(rec.id, {}) if rec is not None else {}
+    if marks is None:
+        marks = sdv.marks([rec.id]) if rec is not None else {}
+    item_marks = marks.get(rec.id, {}) if rec is not None else {}
     sigs = signing.patient_signatures(patient) \
         if rec is not None and patient.id in covers.signed_patients else {}
     values = rec.values if rec is not None else {}

@@ -16,8 +16,8 @@ def _panels():
     """``record_panel(patient, rec, queries)`` and ``patient_panel(patient, visits)`` for
     the eCRF and patient pages (their views stay unaware of monitoring)."""
     return {
-        "record_panel": lambda patient, rec, queries=None, covers=None:
-        services.record_panel(current_user, patient, rec, queries, covers),
+        "record_panel": lambda patient, rec, queries=None, covers=None, marks=None:
+        services.record_panel(current_user, patient, rec, queries, covers, marks),
         # the patient page hands over what it read (the live records, what covers them,
         # the query counts): not read twice
         "patient_panel": lambda patient, visits, records=None, covers=None,

@@ -346,3 +346,32 @@ def test_pages_read_signatures_and_locks_only_when_there_are_some(app, logged_in
         body, sigs, lks = page(path)
         assert len(lks) == 1 and "This patient's data are locked" in body and \
             "monitoring visit" in body
+
+
+def test_record_page_reads_sdv_marks_once(app, logged_in, world):
+    """The record page reads a complete record's SDV marks once, for its status icon and
+    the monitoring panel: verified in both."""
+    from sqlalchemy import event
+
+    from edc.queries import sdv
+    from mon_support import actor, patient, record
+    pid = register_patient(app)
+    with app.app_context():
+        rid = save(pid, "APH", "APH", APH).record.id
+        sdv.verify(actor("monitor"), patient(pid), record(rid), None)
+        _db.session.commit()
+        engine = _db.engine
+    sql = []
+
+    def seen(conn, cursor, statement, *a):
+        sql.append(statement)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        r = logged_in("monitor").get(f"/patients/{pid}/records/{rid}")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert len([s for s in sql if "FROM sdv_mark" in s]) == 1
+    assert 'class="sdv-marker verified"' in body
+    assert "Verified (SDV)" in body
