@@ -83,7 +83,8 @@ def _render(patient, form, visit_code, rec, formdata, *, result=None, stale=None
         "crf/form.html", patient=patient, form=form, visit_code=visit_code, rec=rec,
         rec_state=rec_state, unsaved=result is not None or stale is not None,
         wtf=wtf, result=result, stale=stale, derived_vals=derived_vals,
-        queries=by_item, covers=covers, marks=marks, refs=refs, can_edit=can_edit, msg_text=msg_text,
+        queries=by_item, covers=covers, marks=marks, refs=refs, can_edit=can_edit,
+        msg_text=msg_text,
         missing_label=missing_label, tz=tz, tr=request_tr(),
         visit=cat.catalog().schedule.visit(visit_code)), status
 

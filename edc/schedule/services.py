@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -25,7 +25,7 @@ def records_by_patient(patient_ids: list[int]) -> dict[int, list[FormRecord]]:
     return out
 
 
-@lru_cache(maxsize=1)
+@cache
 def _live_records():
     """The live records of some patients, built once. Their patient is not joined in
     (FormRecord.patient is lazy="joined"): the callers have loaded the patients already,

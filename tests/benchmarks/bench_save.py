@@ -134,9 +134,9 @@ def floor_rate(url: str, n: int, n_rows: int) -> tuple[float, int, float]:
     """The bare baseline plus only what any Part 11 EDC must do on a save, with nothing
     else: a logged-in session checked against the database (one SELECT of the user, as
     server-side session validity needs), the CSRF token, and the item-level audit rows
-    (as many as the EDC writes per save) chained by SHA-256 under a lock of the chain head (the EDC's own
-    hashing code). No validation, derivation, edit checks, locks or queries. Hand-written
-    Core statements built once: the cheapest this stack can do it."""
+    (as many as the EDC writes per save) chained by SHA-256 under a lock of the chain head
+    (the EDC's own hashing code). No validation, derivation, edit checks, locks or
+    queries. Hand-written Core statements built once: the cheapest this stack can do it."""
     from flask import Flask, redirect, request
     from flask_login import LoginManager, UserMixin, login_required, login_user
     from flask_wtf import CSRFProtect
